@@ -1,0 +1,243 @@
+/**
+ * All configuration, read once from environment variables and validated with zod.
+ *
+ * Every bad variable yields one line naming it, saying what is wrong and giving an example,
+ * so an operator fixes a broken deployment in one pass. Secret values are never echoed.
+ * @module
+ */
+
+import { z } from "zod";
+import { parseDuration, parseDurationList } from "./duration.ts";
+import { VERSION } from "./version.ts";
+
+/** How webhooks are driven: KV queues plus a sweeper, the sweeper alone, or detected at start. */
+export type DeliveryMode = "auto" | "queue" | "poll";
+/** Log verbosity. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** The validated configuration of one service instance. */
+export interface Config {
+  port: number;
+  host: string;
+  /** PEM text holding one or more public keys; `undefined` means "generate a development pair". */
+  wixAppPublicKey?: string;
+  wixAppId?: string;
+  wixAppSecret?: string;
+  /** Base of the OAuth and Submit Event URLs, without a trailing slash. */
+  wixApiBaseUrl: string;
+  kvPath: string;
+  pspApiKey?: string;
+  /**
+   * Where this server is reachable, without a trailing slash (used in redirect URLs); when
+   * unset, `http://localhost:<listening port>`.
+   */
+  publicBaseUrl?: string;
+  pspName: string;
+  pspVersion: string;
+  jwtClockSkewSeconds: number;
+  maxBodyBytes: number;
+  processor: "sandbox";
+  logLevel: LogLevel;
+  deliveryMode: DeliveryMode;
+  /** Delay before each webhook attempt, in ms; its length is the number of attempts. */
+  webhookRetrySchedule: number[];
+  webhookConcurrency: number;
+  webhookTimeoutMs: number;
+  sweepIntervalMs: number;
+  /** How long a duplicate request waits for the first one to finish before answering 503. */
+  inFlightWaitMs: number;
+  /** How long a claim protects an unfinished processor call before a retry may take it over. */
+  processingLeaseMs: number;
+  sandboxPendingDelayMs: number;
+  /** A redirect payment without a buyer's choice for this long is canceled (0 disables). */
+  redirectAbandonAfterMs: number;
+}
+
+/** Raised when configuration is invalid; `problems` has one line per bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((line) => `  - ${line}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+interface Variable<T> {
+  schema: z.ZodType<T>;
+  /** What a valid value looks like, shown in the error. */
+  example: string;
+  /** Secrets are never echoed back in errors. */
+  secret?: boolean;
+}
+
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, `must be a whole number from ${min} to ${max}`).transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const url = z.string().refine((value) => {
+  try {
+    const parsed = new URL(value);
+    return parsed.protocol === "http:" || parsed.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "must be an absolute http(s) URL").transform((value) => value.replace(/\/+$/, ""));
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+const duration = (max: number) =>
+  z.string().transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: "must be a duration with a unit (ms, s, m or h)" });
+      return z.NEVER;
+    }
+    if (ms > max) {
+      ctx.addIssue({ code: "custom", message: `must be at most ${max} ms` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const VARIABLES = {
+  PORT: { schema: int(0, 65535).default(8080), example: "8080" },
+  HOST: { schema: nonEmpty.default("0.0.0.0"), example: "0.0.0.0" },
+  WIX_APP_PUBLIC_KEY: {
+    schema: z.string().transform((value) => value.replaceAll("\\n", "\n")).refine(
+      (value) => /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/.test(value),
+      "must hold one or more PEM blocks (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)",
+    ).optional(),
+    example: '"-----BEGIN PUBLIC KEY-----\\nMIIBIjAN...\\n-----END PUBLIC KEY-----"',
+    secret: true,
+  },
+  WIX_APP_ID: { schema: nonEmpty.optional(), example: "0a1b2c3d-0000-0000-0000-000000000000" },
+  WIX_APP_SECRET: {
+    schema: nonEmpty.optional(),
+    example: "<app secret from the Wix dashboard>",
+    secret: true,
+  },
+  WIX_API_BASE_URL: {
+    schema: url.default("https://www.wixapis.com"),
+    example: "https://www.wixapis.com",
+  },
+  KV_PATH: {
+    schema: nonEmpty.default("./data/psp.sqlite3"),
+    example: "./data/psp.sqlite3 or :memory:",
+  },
+  PSP_API_KEY: {
+    schema: z.string().min(16, "must be at least 16 characters").optional(),
+    example: "<32 random characters, e.g. from `openssl rand -hex 16`>",
+    secret: true,
+  },
+  PUBLIC_BASE_URL: { schema: url.optional(), example: "https://psp.example.com" },
+  PSP_NAME: {
+    schema: z.string().regex(
+      /^[A-Za-z0-9._-]{1,64}$/,
+      "must be 1-64 letters, digits, '.', '_' or '-'",
+    )
+      .default("wix-psp-server"),
+    example: "AcmePay",
+  },
+  PSP_VERSION: {
+    schema: z.string().regex(/^[A-Za-z0-9._+-]{1,32}$/, "must be 1-32 characters of a version")
+      .default(VERSION),
+    example: "1.4.2",
+  },
+  JWT_CLOCK_SKEW_SECONDS: { schema: int(0, 600).default(60), example: "60" },
+  MAX_BODY_BYTES: { schema: int(1024, 16 * 1024 * 1024).default(1024 * 1024), example: "1048576" },
+  PROCESSOR: {
+    schema: z.enum(["sandbox"], "must be one of: sandbox").default("sandbox"),
+    example: "sandbox",
+  },
+  LOG_LEVEL: {
+    schema: z.enum(["debug", "info", "warn", "error"], "must be one of: debug, info, warn, error")
+      .default("info"),
+    example: "info",
+  },
+  DELIVERY_MODE: {
+    schema: z.enum(["auto", "queue", "poll"], "must be one of: auto, queue, poll").default("auto"),
+    example: "auto",
+  },
+  WEBHOOK_RETRY_SCHEDULE: {
+    schema: z.string().transform((value, ctx) => {
+      const list = parseDurationList(value);
+      if (!list) {
+        ctx.addIssue({ code: "custom", message: "must be a comma-separated list of durations" });
+        return z.NEVER;
+      }
+      if (list.length > 50 || list.some((ms) => ms > 30 * 24 * 3_600_000)) {
+        ctx.addIssue({ code: "custom", message: "must have at most 50 delays of at most 30 days" });
+        return z.NEVER;
+      }
+      return list;
+    }).prefault("0s,5s,5m,30m,2h,5h,10h,10h"),
+    example: "0s,5s,5m,30m,2h,5h,10h,10h",
+  },
+  WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(16), example: "16" },
+  WEBHOOK_TIMEOUT: { schema: duration(120_000).default(10_000), example: "10s" },
+  SWEEP_INTERVAL: { schema: duration(3_600_000).default(1000), example: "1s" },
+  IN_FLIGHT_WAIT: { schema: duration(60_000).default(5000), example: "5s" },
+  PROCESSING_LEASE: { schema: duration(3_600_000).default(60_000), example: "60s" },
+  SANDBOX_PENDING_DELAY: { schema: duration(7 * 24 * 3_600_000).default(10_000), example: "10s" },
+  REDIRECT_ABANDON_AFTER: {
+    schema: duration(30 * 24 * 3_600_000).default(1_800_000),
+    example: "30m",
+  },
+} satisfies Record<string, Variable<unknown>>;
+
+type Parsed = { [K in keyof typeof VARIABLES]: z.output<(typeof VARIABLES)[K]["schema"]> };
+
+/** The names of every environment variable the service reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(VARIABLES);
+
+/**
+ * Reads and validates configuration from an environment map (by default the process env).
+ * Empty strings count as unset. Throws {@link ConfigError} listing every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
+    const raw = env[name] === "" ? undefined : env[name];
+    const result = variable.schema.safeParse(raw);
+    if (result.success) {
+      parsed[name] = result.data;
+      continue;
+    }
+    const reason = result.error.issues[0]?.message ?? "is invalid";
+    const got = variable.secret || raw === undefined ? "" : ` (got ${JSON.stringify(raw)})`;
+    problems.push(`${name} ${reason}${got}. Example: ${name}=${variable.example}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const p = parsed as Parsed;
+  if ((p.WIX_APP_ID === undefined) !== (p.WIX_APP_SECRET === undefined)) {
+    throw new ConfigError([
+      "WIX_APP_ID and WIX_APP_SECRET must be set together (both are needed to obtain a Submit Event token)",
+    ]);
+  }
+  return {
+    port: p.PORT,
+    host: p.HOST,
+    wixAppPublicKey: p.WIX_APP_PUBLIC_KEY,
+    wixAppId: p.WIX_APP_ID,
+    wixAppSecret: p.WIX_APP_SECRET,
+    wixApiBaseUrl: p.WIX_API_BASE_URL,
+    kvPath: p.KV_PATH,
+    pspApiKey: p.PSP_API_KEY,
+    publicBaseUrl: p.PUBLIC_BASE_URL,
+    pspName: p.PSP_NAME,
+    pspVersion: p.PSP_VERSION,
+    jwtClockSkewSeconds: p.JWT_CLOCK_SKEW_SECONDS,
+    maxBodyBytes: p.MAX_BODY_BYTES,
+    processor: p.PROCESSOR,
+    logLevel: p.LOG_LEVEL,
+    deliveryMode: p.DELIVERY_MODE,
+    webhookRetrySchedule: p.WEBHOOK_RETRY_SCHEDULE,
+    webhookConcurrency: p.WEBHOOK_CONCURRENCY,
+    webhookTimeoutMs: p.WEBHOOK_TIMEOUT,
+    sweepIntervalMs: p.SWEEP_INTERVAL,
+    inFlightWaitMs: p.IN_FLIGHT_WAIT,
+    processingLeaseMs: p.PROCESSING_LEASE,
+    sandboxPendingDelayMs: p.SANDBOX_PENDING_DELAY,
+    redirectAbandonAfterMs: p.REDIRECT_ABANDON_AFTER,
+  };
+}

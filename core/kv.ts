@@ -1,0 +1,52 @@
+/**
+ * Small Deno KV helpers: opening a database at a path, and optimistic read-check-write with
+ * retries (a stale versionstamp answers `ok: false`; two processes on one SQLite file can also
+ * throw "database is locked", which is retried the same way).
+ * @module
+ */
+
+import { dirname } from "node:path";
+
+/** Opens the KV at `path` (`:memory:`, a file, or a remote URL), creating parent directories. */
+export async function openKv(path: string): Promise<Deno.Kv> {
+  if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
+    await Deno.mkdir(dirname(path), { recursive: true });
+  }
+  return await Deno.openKv(path);
+}
+
+/** What one attempt of {@link atomicRetry} decided: commit `op` and return `value`, or stop. */
+export type AtomicStep<T> = { commit: Deno.AtomicOperation; value: T } | { done: T };
+
+const MAX_ATTEMPTS = 200;
+
+function isLockedError(error: unknown): boolean {
+  return error instanceof Error && /database is locked|database is busy/i.test(error.message);
+}
+
+/**
+ * Runs `attempt` (which reads current state and builds a checked atomic operation) until the
+ * operation commits, and returns its value. `attempt` may also return `{ done }` to stop
+ * without writing. Conflicts and lock errors are retried with a short jittered backoff.
+ */
+export async function atomicRetry<T>(attempt: () => Promise<AtomicStep<T>>): Promise<T> {
+  for (let tries = 1;; tries++) {
+    const step = await attempt();
+    if ("done" in step) return step.done;
+    try {
+      const result = await step.commit.commit();
+      if (result.ok) return step.value;
+    } catch (error) {
+      if (!isLockedError(error)) throw error;
+    }
+    if (tries >= MAX_ATTEMPTS) {
+      throw new Error(`KV write kept conflicting after ${MAX_ATTEMPTS} attempts`);
+    }
+    await sleep(Math.min(50, tries) * Math.random());
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

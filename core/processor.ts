@@ -1,0 +1,118 @@
+/**
+ * The one interface a PSP implements to plug its payment backend into this service.
+ *
+ * The service owns everything Wix-specific: request verification, idempotency, state, the
+ * state machine and webhooks. A processor owns only money movement, and answers each call
+ * with a typed outcome. It never sees a Wix webhook and never writes service state.
+ *
+ * Idempotency contract: the service calls each method at most once per operation, except
+ * after a crash or a processor error, when it calls again with the same key. A processor must
+ * therefore treat these as idempotency keys and return the first result for a repeat:
+ * `wixTransactionId` (createPayment), `pluginRefundId` (refund), and `wixTransactionId` with
+ * the operation (capture, void). Most payment APIs accept such a key (e.g. Idempotency-Key).
+ * A processor signals a technical failure (unknown result) by throwing; the service then
+ * answers Wix with a non-200 so that Wix retries, and the retry calls the processor again.
+ * @module
+ */
+
+import type { PendingReasonCode } from "./reason_codes.ts";
+import type { CreateTransactionRequest } from "./schemas.ts";
+
+/** A decline: a Wix reason code plus the PSP's own code and message. */
+export interface Decline {
+  reasonCode: number;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Card details that may be shown to Wix: never more than BIN and last four. */
+export interface CardDetails {
+  bin: string;
+  lastFour: string;
+}
+
+/** Stored-credential references returned when Wix asks to set up recurring payments. */
+export type CredentialsOnFile =
+  | { cardReference: { networkTransactionId: string; dsTransactionId?: string } }
+  | { paymentMethodReference: { token: string } };
+
+/** Connect Account input. */
+export interface ConnectAccountInput {
+  wixMerchantId: string;
+  credentials: Record<string, string>;
+  country?: string;
+  currency?: string;
+  mode?: string;
+}
+
+/** Connect Account result. */
+export type ConnectOutcome =
+  | {
+    kind: "connected";
+    /** Stable: the same site connecting the same account again gets the same id. */
+    accountId: string;
+    accountName: string;
+    /** The request's credentials, plus any the PSP adds; never remove or rename keys. */
+    credentials: Record<string, string>;
+  }
+  | ({ kind: "declined" } & Decline);
+
+/** Create Transaction input: the parsed request with amount and currency pulled out. */
+export interface PaymentInput {
+  wixTransactionId: string;
+  /** Total in minor units. */
+  amount: number;
+  currency: string;
+  authorizeOnly: boolean;
+  request: CreateTransactionRequest;
+}
+
+/** Create Transaction result. */
+export type PaymentOutcome =
+  | {
+    kind: "approved";
+    pluginTransactionId: string;
+    cardDetails?: CardDetails;
+    credentialsOnFile?: CredentialsOnFile;
+  }
+  | ({ kind: "declined"; pluginTransactionId?: string } & Decline)
+  | {
+    kind: "pending";
+    pluginTransactionId: string;
+    reasonCode: PendingReasonCode;
+  }
+  | { kind: "redirect"; pluginTransactionId: string; redirectUrl: string };
+
+/** Refund input. `pluginRefundId` is this service's id for the refund and its idempotency key. */
+export interface RefundInput {
+  pluginRefundId: string;
+  wixRefundId?: string;
+  wixTransactionId: string;
+  pluginTransactionId: string;
+  amount: number;
+  currency: string;
+  merchantCredentials: Record<string, string>;
+  reason?: string;
+}
+
+/** Refund, capture and void results: success or a decline. */
+export type OperationOutcome = { kind: "succeeded" } | ({ kind: "declined" } & Decline);
+
+/** Capture and void input. */
+export interface CaptureVoidInput {
+  wixTransactionId: string;
+  pluginTransactionId: string;
+  amount: number;
+  currency: string;
+  merchantCredentials: Record<string, string>;
+}
+
+/** A payment backend. */
+export interface PaymentProcessor {
+  readonly name: string;
+  connectAccount(input: ConnectAccountInput): Promise<ConnectOutcome>;
+  createPayment(input: PaymentInput): Promise<PaymentOutcome>;
+  refund(input: RefundInput): Promise<OperationOutcome>;
+  capture(input: CaptureVoidInput): Promise<OperationOutcome>;
+  void(input: CaptureVoidInput): Promise<OperationOutcome>;
+}

@@ -1,0 +1,41 @@
+/**
+ * The gate of the PSP-side API: `Authorization: Bearer <PSP_API_KEY>`, compared in constant
+ * time. With no key configured the API does not exist (404).
+ * @module
+ */
+
+import { timingSafeEqual } from "node:crypto";
+import { HttpError, readBodyLimited } from "./http.ts";
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/**
+ * Checks the bearer key of a PSP API request and returns its body (size-limited). Throws 404
+ * when the API is disabled and 401 when the key is missing or wrong; nothing else is read.
+ */
+export async function verifyPspRequest(
+  request: Request,
+  apiKey: string | undefined,
+  maxBodyBytes: number,
+): Promise<Uint8Array> {
+  if (apiKey === undefined) {
+    throw new HttpError(404, "not_found", "the PSP API is disabled; set PSP_API_KEY to enable it");
+  }
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  // Both sides are hashed first so the comparison takes the same time whatever their lengths.
+  const valid = match !== null && timingSafeEqual(await digest(match[1]), await digest(apiKey));
+  if (!valid) {
+    await request.body?.cancel().catch(() => {});
+    throw new HttpError(
+      401,
+      "unauthorized",
+      "a valid Authorization: Bearer <PSP_API_KEY> header is required",
+      {
+        "www-authenticate": "Bearer",
+      },
+    );
+  }
+  return await readBodyLimited(request, maxBodyBytes);
+}

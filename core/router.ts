@@ -1,0 +1,116 @@
+/**
+ * Request dispatch: a table of routes matched with the built-in `URLPattern`, a gate per route
+ * (Wix signature, PSP bearer key, or none), one structured log line per request, and JSON
+ * errors for unknown paths (404), wrong methods (405 with `Allow`) and failures (500).
+ * @module
+ */
+
+import { errorResponse, HttpError, httpErrorResponse } from "./http.ts";
+import type { LogFields, Logger } from "./log.ts";
+
+/** Who may call a route: Wix (signed `Digest`), the PSP back office (bearer key), or anyone. */
+export type Gate = "wix" | "psp" | "public";
+
+/** What a route handler receives. */
+export interface RouteContext {
+  request: Request;
+  url: URL;
+  /** Named groups of the path pattern, e.g. `{ id: "..." }`. */
+  params: Record<string, string>;
+  /** The body bytes the gate read (and, for Wix routes, verified); empty for public routes. */
+  body: Uint8Array;
+  requestId: string;
+  /** Adds fields to this request's log line (e.g. `wixTransactionId`). */
+  annotate(fields: LogFields): void;
+}
+
+/** One route: method, path pattern, gate and handler. */
+export interface Route<D> {
+  name: string;
+  method: "GET" | "POST";
+  /** A `URLPattern` pathname, e.g. `/psp/v1/transactions/:id`. */
+  path: string;
+  gate: Gate;
+  handle(ctx: RouteContext, deps: D): Promise<Response>;
+}
+
+/** A gate checks a request and returns the body bytes it read; it throws {@link HttpError}. */
+export type GateCheck = (request: Request) => Promise<Uint8Array>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Builds the `fetch`-style handler serving `routes` with `deps`. */
+export function createRequestHandler<D>(
+  routes: Route<D>[],
+  deps: D,
+  gates: Record<Gate, GateCheck>,
+  logger: Logger,
+): (request: Request) => Promise<Response> {
+  const compiled = routes.map((route) => ({
+    route,
+    pattern: new URLPattern({ pathname: route.path }),
+  }));
+
+  return async (request) => {
+    const started = performance.now();
+    const url = new URL(request.url);
+    const incomingId = request.headers.get("x-request-id");
+    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : crypto.randomUUID();
+    const fields: LogFields = {};
+    let routeName = "unmatched";
+    let response: Response;
+    try {
+      const matches = compiled.filter(({ pattern }) => pattern.test({ pathname: url.pathname }));
+      const match = matches.find(({ route }) => route.method === request.method);
+      if (!match) {
+        await request.body?.cancel().catch(() => {});
+        response = matches.length === 0
+          ? errorResponse(404, "not_found", `no route for ${url.pathname}`)
+          : methodNotAllowed(request.method, matches.map(({ route }) => route.method));
+      } else {
+        routeName = match.route.name;
+        const params = match.pattern.exec({ pathname: url.pathname })?.pathname.groups ?? {};
+        const body = await gates[match.route.gate](request);
+        response = await match.route.handle({
+          request,
+          url,
+          params: params as Record<string, string>,
+          body,
+          requestId,
+          annotate: (extra) => Object.assign(fields, extra),
+        }, deps);
+      }
+    } catch (error) {
+      if (error instanceof HttpError) {
+        response = httpErrorResponse(error);
+        fields.error = error.code;
+      } else {
+        logger.error("unhandled error", { requestId, route: routeName, error });
+        response = errorResponse(500, "internal_error", `internal error (request id ${requestId})`);
+      }
+    }
+    response.headers.set("x-request-id", requestId);
+    logger.info("request", {
+      requestId,
+      method: request.method,
+      route: routeName,
+      path: routeName === "unmatched" ? url.pathname : undefined,
+      status: response.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      ...fields,
+    });
+    return response;
+  };
+}
+
+function methodNotAllowed(method: string, allowed: string[]): Response {
+  const allow = [...new Set(allowed)].sort().join(", ");
+  return errorResponse(
+    405,
+    "method_not_allowed",
+    `method ${method} is not allowed here; use ${allow}`,
+    {
+      allow,
+    },
+  );
+}

@@ -1,0 +1,259 @@
+/**
+ * zod schemas for the five SPI requests (spec §2), following the contract's leniency: unknown
+ * fields are ignored (stripped), most fields are optional, amounts are accepted as JSON numbers
+ * or numeric strings (§9.1), credentials are string-to-string maps (§9.2).
+ *
+ * {@link parseSpiRequest} turns a failed parse into the reason code Wix expects: 1004 for a
+ * missing field, 1007 for a bad format, 1009 for a bad value, with a message naming the field.
+ * Messages never include input values (they may be card data).
+ * @module
+ */
+
+import { z } from "zod";
+import { ReasonCode } from "./reason_codes.ts";
+
+type ReasonTag = { reasonCode: number };
+const MISSING: ReasonTag = { reasonCode: ReasonCode.REQUIRED_FIELDS_MISSING };
+const FORMAT: ReasonTag = { reasonCode: ReasonCode.INVALID_FORMAT };
+const VALUE: ReasonTag = { reasonCode: ReasonCode.INVALID_VALUE };
+
+/** A whole number given as a JSON number or a numeric string; `min` bounds it. */
+function integer(min: number, max = Number.MAX_SAFE_INTEGER, what = "an integer") {
+  return z.unknown().transform((input, ctx) => {
+    if (input === undefined || input === null) {
+      ctx.addIssue({ code: "custom", message: "is required", params: MISSING });
+      return z.NEVER;
+    }
+    const value = typeof input === "string" && /^\s*-?\d+\s*$/.test(input) ? Number(input) : input;
+    if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be ${what} (a JSON number or a numeric string)`,
+        params: FORMAT,
+      });
+      return z.NEVER;
+    }
+    if (value < min || value > max) {
+      ctx.addIssue({ code: "custom", message: `must be from ${min} to ${max}`, params: VALUE });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+/** An amount in minor units: a non-negative integer (at least `min`). */
+export const amount = (min = 0) =>
+  integer(min, Number.MAX_SAFE_INTEGER, "an integer amount in minor units");
+
+const id = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
+const credentials = z.record(z.string(), z.string(), "must be an object of string values");
+const currency = z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter upper-case ISO 4217 code");
+const digits = (min: number, max: number) =>
+  z.string().regex(new RegExp(`^\\d{${min},${max}}$`), `must be ${min} to ${max} digits`);
+
+const card = z.object({
+  number: digits(12, 19),
+  year: integer(0, 9999),
+  month: integer(1, 12),
+  cvv: digits(3, 4).optional(),
+  holderName: z.string().optional(),
+  networkTransactionId: z.string().optional(),
+  dsTransactionId: z.string().optional(),
+});
+
+const googlePay = z.object({
+  pan: digits(12, 19),
+  expirationYear: integer(0, 9999),
+  expirationMonth: integer(1, 12),
+  authenticationMethod: z.string().optional(),
+  cryptogram: z.string().optional(),
+  eci: z.string().optional(),
+  accountVerified: z.boolean().optional(),
+  cardholderAuthenticated: z.boolean().optional(),
+});
+
+const returnUrls = z.object({
+  successUrl: z.string().optional(),
+  errorUrl: z.string().optional(),
+  cancelUrl: z.string().optional(),
+  pendingUrl: z.string().optional(),
+});
+
+const item = z.object({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  quantity: integer(0).optional(),
+  price: amount().optional(),
+  description: z.string().optional(),
+  category: z.string().optional(),
+});
+
+/** Connect Account request (§2.1). */
+export const connectAccountRequest = z.object({
+  credentials,
+  wixMerchantId: id,
+  country: z.string().optional(),
+  currency: currency.optional(),
+  mode: z.string().optional(),
+});
+
+/** Create Transaction request (§2.2). */
+export const createTransactionRequest = z.object({
+  wixTransactionId: id,
+  wixMerchantId: z.string().optional(),
+  merchantCredentials: credentials.default({}),
+  paymentMethod: z.string().optional(),
+  mode: z.string().optional(),
+  installments: integer(0, 1000).optional(),
+  authorizeOnly: z.boolean().default(false),
+  offSession: z.boolean().optional(),
+  moto: z.boolean().optional(),
+  scaRequested: z.boolean().optional(),
+  setupCredentialsOnFile: z.object({ offSession: z.boolean().optional() }).optional(),
+  fraudInformation: z.object({ remoteIp: z.string().optional() }).optional(),
+  paymentMethodData: z.object({
+    card: card.optional(),
+    googlePay: googlePay.optional(),
+    reference: z.object({ token: z.string().min(1, "must not be empty") }).optional(),
+    ideal: z.object({ issuerBank: z.string().optional() }).optional(),
+  }).optional(),
+  order: z.object({
+    id: z.string().optional(),
+    description: z.object({
+      totalAmount: amount(),
+      currency,
+      items: z.array(item).optional(),
+      charges: z.object({
+        tax: amount().optional(),
+        shipping: amount().optional(),
+        discount: amount().optional(),
+      }).optional(),
+      buyerInfo: z.object({ buyerId: z.string().optional(), buyerLanguage: z.string().optional() })
+        .optional(),
+    }),
+    returnUrls: returnUrls.optional(),
+  }),
+}).superRefine((request, ctx) => {
+  if (
+    request.paymentMethod === "creditCard" && !request.paymentMethodData?.card &&
+    !request.paymentMethodData?.reference
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["paymentMethodData", "card"],
+      message: "is required for paymentMethod creditCard",
+      params: MISSING,
+    });
+  }
+  if (request.paymentMethod === "googlePay" && !request.paymentMethodData?.googlePay) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["paymentMethodData", "googlePay"],
+      message: "is required for paymentMethod googlePay",
+      params: MISSING,
+    });
+  }
+});
+
+/** Refund Transaction request (§2.3). */
+export const refundTransactionRequest = z.object({
+  wixTransactionId: id,
+  wixRefundId: id,
+  pluginTransactionId: z.string().optional(),
+  merchantCredentials: credentials.default({}),
+  refundAmount: amount(1),
+  mode: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+/** Capture Transaction request (§2.4). */
+export const captureTransactionRequest = z.object({
+  wixTransactionId: id,
+  pluginTransactionId: z.string().optional(),
+  merchantCredentials: credentials.default({}),
+  captureAmount: amount(1),
+});
+
+/** Void Transaction request (§2.5). */
+export const voidTransactionRequest = z.object({
+  wixTransactionId: id,
+  pluginTransactionId: z.string().optional(),
+  merchantCredentials: credentials.default({}),
+  voidAmount: amount(1),
+});
+
+export type ConnectAccountRequest = z.output<typeof connectAccountRequest>;
+export type CreateTransactionRequest = z.output<typeof createTransactionRequest>;
+export type RefundTransactionRequest = z.output<typeof refundTransactionRequest>;
+export type CaptureTransactionRequest = z.output<typeof captureTransactionRequest>;
+export type VoidTransactionRequest = z.output<typeof voidTransactionRequest>;
+
+/** A request body that does not meet its schema, as Wix expects it answered (HTTP 200). */
+export interface SpiValidationError {
+  reasonCode: number;
+  errorCode: string;
+  errorMessage: string;
+}
+
+/** The outcome of parsing an SPI request body. */
+export type SpiParseResult<T> = { ok: true; data: T } | { ok: false; error: SpiValidationError };
+
+const ERROR_CODES: Record<number, string> = {
+  [ReasonCode.REQUIRED_FIELDS_MISSING]: "REQUIRED_FIELDS_MISSING",
+  [ReasonCode.INVALID_FORMAT]: "INVALID_FORMAT",
+  [ReasonCode.INVALID_VALUE]: "INVALID_VALUE",
+};
+
+function reasonCodeOf(issue: z.core.$ZodIssue): number {
+  const tagged = (issue as { params?: Partial<ReasonTag> }).params?.reasonCode;
+  if (tagged) return tagged;
+  if (issue.code === "invalid_type") {
+    return issue.input === undefined
+      ? ReasonCode.REQUIRED_FIELDS_MISSING
+      : ReasonCode.INVALID_FORMAT;
+  }
+  if (issue.code === "invalid_format" || issue.code === "invalid_union") {
+    return ReasonCode.INVALID_FORMAT;
+  }
+  return ReasonCode.INVALID_VALUE;
+}
+
+function describe(issue: z.core.$ZodIssue, reasonCode: number): string {
+  const field = issue.path.length > 0 ? issue.path.join(".") : "request body";
+  if (reasonCode === ReasonCode.REQUIRED_FIELDS_MISSING) return `${field} is required`;
+  if (issue.code === "invalid_type") return `${field} must be of type ${issue.expected}`;
+  return `${field} ${issue.message.replace(/^Invalid input: /, "")}`;
+}
+
+/**
+ * Parses a JSON value with an SPI schema. On failure, returns the reason code of the most
+ * fundamental problem (missing before format before value) and a message naming every field.
+ */
+export function parseSpiRequest<S extends z.ZodType>(
+  schema: S,
+  json: unknown,
+): SpiParseResult<z.output<S>> {
+  // reportInput lets a missing field be told from a wrongly typed one; inputs are never echoed.
+  const result = schema.safeParse(json, { reportInput: true });
+  if (result.success) return { ok: true, data: result.data };
+  const issues = result.error.issues.map((issue) => {
+    const reasonCode = reasonCodeOf(issue);
+    return { reasonCode, text: describe(issue, reasonCode) };
+  });
+  const rank = [
+    ReasonCode.REQUIRED_FIELDS_MISSING,
+    ReasonCode.INVALID_FORMAT,
+    ReasonCode.INVALID_VALUE,
+  ];
+  issues.sort((a, b) => rank.indexOf(a.reasonCode as never) - rank.indexOf(b.reasonCode as never));
+  const reasonCode = issues[0].reasonCode;
+  const message = issues.map((issue) => issue.text).join("; ");
+  return {
+    ok: false,
+    error: {
+      reasonCode,
+      errorCode: ERROR_CODES[reasonCode] ?? "INVALID_VALUE",
+      errorMessage: message.length > 300 ? `${message.slice(0, 297)}...` : message,
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * What the service persists in Deno KV, and the reads routes need (each a single `get` or a
+ * short prefix list). Writes happen in the core functions that own each state change, always
+ * as one checked atomic operation that also records the webhook the change owes.
+ *
+ * No record holds a card number, CVV, credential or token: at most BIN and last four.
+ * @module
+ */
+
+import { kvKeys } from "./kv_keys.ts";
+import type { CardDetails, CredentialsOnFile, Decline } from "./processor.ts";
+import type { TransactionStatus } from "./state_machine.ts";
+
+/** A request's hold on an operation while the processor is called. `at` 0 means released. */
+export interface Claim {
+  token: string;
+  /** When the claim was taken (ms since the epoch). */
+  at: number;
+}
+
+/** A capture or a void, stored on its transaction (one of each at most). */
+export interface OperationRecord {
+  status: "processing" | "succeeded" | "declined";
+  amount: number;
+  claim?: Claim;
+  decline?: Decline;
+  at: number;
+}
+
+/** The buyer-facing return URLs of a redirect payment. */
+export interface ReturnUrls {
+  successUrl?: string;
+  errorUrl?: string;
+  cancelUrl?: string;
+  pendingUrl?: string;
+}
+
+/** A payment, keyed by `wixTransactionId`. */
+export interface TransactionRecord {
+  wixTransactionId: string;
+  pluginTransactionId?: string;
+  wixMerchantId?: string;
+  status: TransactionStatus;
+  /** Present while `status` is `processing`. */
+  claim?: Claim;
+  /** Hash of amount, currency, method and card identity, to refuse a reused id (422). */
+  fingerprint: string;
+  amount: number;
+  currency: string;
+  authorizeOnly: boolean;
+  paymentMethod?: string;
+  /** BIN and last four of the card or wallet PAN; never more. */
+  card?: CardDetails;
+  /** Card details the processor reported, sent to Wix in the transaction event. */
+  reportedCard?: CardDetails;
+  credentialsOnFile?: CredentialsOnFile;
+  /** The reason code of a pending, declined or canceled status. */
+  reason?: Decline;
+  redirectUrl?: string;
+  returnUrls?: ReturnUrls;
+  /** What the sandbox checkout page shows. */
+  order?: { id?: string; items: { name: string; quantity: number; price?: number }[] };
+  /** Money taken: the amount once approved (or captured). */
+  capturedAmount: number;
+  refundedAmount: number;
+  /** Refunds claimed but not yet answered by the processor. */
+  reservedRefundAmount: number;
+  capture?: OperationRecord;
+  void?: OperationRecord;
+  /** The sequence number of the last webhook this transaction owed. */
+  webhookSeq: number;
+  history: { status: TransactionStatus; at: number; source: string }[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A refund, keyed by this service's `pluginRefundId`. */
+export interface RefundRecord {
+  pluginRefundId: string;
+  /** Present when Wix initiated the refund. */
+  wixRefundId?: string;
+  wixTransactionId: string;
+  amount: number;
+  initiator: "wix" | "psp";
+  status: "processing" | "succeeded" | "failed";
+  claim?: Claim;
+  decline?: Decline;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A connected merchant. Credentials are not stored: Wix sends them with every call. */
+export interface MerchantRecord {
+  wixMerchantId: string;
+  accountId: string;
+  accountName: string;
+  connectedAt: number;
+}
+
+/** The Submit Event body: exactly one of the four event kinds (spec §3.3). */
+export type SubmitEventBody = { event: Partial<Record<WebhookKind, Record<string, unknown>>> };
+
+/** The event kinds of Submit Event. */
+export type WebhookKind = "transaction" | "refund" | "capture" | "void";
+
+/** Where an owed webhook is in its life. */
+export type WebhookState = "queued" | "delivered" | "dead" | "superseded";
+
+/** One delivery attempt, as shown to operators. */
+export interface WebhookAttempt {
+  at: number;
+  durationMs: number;
+  /** HTTP status of Submit Event (or of the token call when that failed). */
+  status?: number;
+  error?: string;
+}
+
+/** An owed webhook (outbox record). */
+export interface WebhookRecord {
+  id: string;
+  wixTransactionId: string;
+  /** Order among the transaction's webhooks. */
+  seq: number;
+  kind: WebhookKind;
+  /** For transaction events: pending (5005/5009) or final. Other kinds are always final. */
+  phase: "pending" | "final";
+  body: SubmitEventBody;
+  state: WebhookState;
+  /** Attempts in the current round of the retry schedule (reset by redelivery). */
+  attemptCount: number;
+  /** Most recent attempts, oldest first (bounded). */
+  attempts: WebhookAttempt[];
+  /** When the next attempt is due, while queued. */
+  nextAttemptAt: number;
+  lease?: { owner: string; until: number };
+  createdAt: number;
+  deliveredAt?: number;
+  deadAt?: number;
+  /** Why it will not be sent (superseded records). */
+  note?: string;
+}
+
+/** Reads a transaction. */
+export async function getTransaction(
+  kv: Deno.Kv,
+  wixTransactionId: string,
+): Promise<TransactionRecord | null> {
+  return (await kv.get<TransactionRecord>(kvKeys.transaction(wixTransactionId))).value;
+}
+
+/** Reads a refund by `pluginRefundId`. */
+export async function getRefund(kv: Deno.Kv, pluginRefundId: string): Promise<RefundRecord | null> {
+  return (await kv.get<RefundRecord>(kvKeys.refund(pluginRefundId))).value;
+}
+
+/** Lists a transaction's refunds. */
+export async function listRefunds(kv: Deno.Kv, wixTransactionId: string): Promise<RefundRecord[]> {
+  const ids: string[] = [];
+  for await (
+    const entry of kv.list({ prefix: kvKeys.transactionRefundsPrefix(wixTransactionId) })
+  ) {
+    ids.push(entry.key.at(-1) as string);
+  }
+  const refunds = await Promise.all(ids.map((id) => getRefund(kv, id)));
+  return refunds.filter((refund): refund is RefundRecord => refund !== null)
+    .sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** Lists a transaction's webhooks with their KV entries, in the order they were owed. */
+export async function listTransactionWebhooks(
+  kv: Deno.Kv,
+  wixTransactionId: string,
+): Promise<Deno.KvEntry<WebhookRecord>[]> {
+  const ids: string[] = [];
+  for await (
+    const entry of kv.list<string>({ prefix: kvKeys.transactionWebhooksPrefix(wixTransactionId) })
+  ) {
+    ids.push(entry.value);
+  }
+  const entries: Deno.KvEntry<WebhookRecord>[] = [];
+  for (let i = 0; i < ids.length; i += 10) {
+    const batch = await kv.getMany<WebhookRecord[]>(
+      ids.slice(i, i + 10).map((id) => kvKeys.webhook(id)),
+    );
+    for (const entry of batch) if (entry.value) entries.push(entry as Deno.KvEntry<WebhookRecord>);
+  }
+  return entries.sort((a, b) => a.value.seq - b.value.seq);
+}
+
+/** Reads a merchant. */
+export async function getMerchant(
+  kv: Deno.Kv,
+  wixMerchantId: string,
+): Promise<MerchantRecord | null> {
+  return (await kv.get<MerchantRecord>(kvKeys.merchant(wixMerchantId))).value;
+}

@@ -1,0 +1,155 @@
+/**
+ * The gate in front of every SPI route: proves a request comes from Wix and was not altered.
+ *
+ * Wix signs each request with RS256 and puts `JWT=<token>` in the `Digest` header; the token's
+ * `data.SHA256` is the hex SHA-256 of the exact body bytes (spec §7.1). Every failure raises an
+ * {@link HttpError} whose code names the check that failed; secrets are never echoed.
+ * @module
+ */
+
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import type { JWTPayload } from "jose";
+import { HttpError, readBodyLimited } from "./http.ts";
+
+/** The only signature algorithm accepted. */
+export const ALLOWED_ALGORITHMS = ["RS256"] as const;
+
+/** What the gate needs to know. */
+export interface WixVerifierOptions {
+  /** Public keys; a request is valid if any of them verifies it (key rotation). */
+  keys: CryptoKey[];
+  clockSkewSeconds: number;
+  maxBodyBytes: number;
+  /** Injectable clock for tests. */
+  now?: () => Date;
+}
+
+/** A request that passed every check, with the exact body bytes it was verified over. */
+export interface VerifiedWixRequest {
+  body: Uint8Array;
+  claims: JWTPayload;
+}
+
+const unauthorized = (code: string, message: string) => new HttpError(401, code, message);
+
+/** Lower-case hex SHA-256 of `bytes` (WebCrypto). */
+export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
+  return new Uint8Array(digest).toHex();
+}
+
+/**
+ * Verifies one request as Wix signs it and returns its body bytes, read once under the size
+ * limit. Checks, in order: `Digest` header present and `JWT=`-prefixed; JSON content type; body
+ * within the limit; token well-formed and RS256; signature by a configured key; `exp` and `iat`
+ * present, not expired and not issued in the future (both with the configured leeway); and the
+ * body's SHA-256 equal to `data.SHA256`.
+ */
+export async function verifyWixRequest(
+  request: Request,
+  options: WixVerifierOptions,
+): Promise<VerifiedWixRequest> {
+  const digest = request.headers.get("digest");
+  if (digest === null || digest.trim() === "") {
+    throw unauthorized("missing_digest_header", "the Digest header is missing");
+  }
+  const value = digest.trim();
+  if (!value.startsWith("JWT=")) {
+    throw unauthorized(
+      "malformed_digest_header",
+      "the Digest header must have the form JWT=<token>",
+    );
+  }
+  const token = value.slice("JWT=".length).trim();
+
+  const contentType = request.headers.get("content-type") ?? "";
+  if (contentType.split(";")[0].trim().toLowerCase() !== "application/json") {
+    throw new HttpError(415, "unsupported_content_type", "Content-Type must be application/json");
+  }
+
+  const body = await readBodyLimited(request, options.maxBodyBytes);
+  const claims = await verifyDigestToken(token, options);
+
+  const expected = claims.data && typeof claims.data === "object"
+    ? (claims.data as Record<string, unknown>).SHA256
+    : undefined;
+  if (typeof expected !== "string" || !/^[0-9a-fA-F]{64}$/.test(expected)) {
+    throw unauthorized("missing_body_digest", "the token has no data.SHA256 body digest");
+  }
+  if ((await sha256Hex(body)) !== expected.toLowerCase()) {
+    throw unauthorized(
+      "body_digest_mismatch",
+      "the SHA-256 of the body does not match data.SHA256",
+    );
+  }
+  return { body, claims };
+}
+
+async function verifyDigestToken(token: string, options: WixVerifierOptions): Promise<JWTPayload> {
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw unauthorized("malformed_token", "the Digest token is not a well-formed JWS");
+  }
+  if (!(ALLOWED_ALGORITHMS as readonly unknown[]).includes(alg)) {
+    throw unauthorized(
+      "algorithm_not_allowed",
+      `the token algorithm ${JSON.stringify(alg ?? null)} is not allowed; only RS256 is accepted`,
+    );
+  }
+  const now = options.now?.() ?? new Date();
+  let payload: JWTPayload | undefined;
+  for (const key of options.keys) {
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [...ALLOWED_ALGORITHMS],
+        clockTolerance: options.clockSkewSeconds,
+        requiredClaims: ["exp", "iat"],
+        currentDate: now,
+      }));
+      break;
+    } catch (error) {
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+      throw mapJoseError(error);
+    }
+  }
+  if (!payload) {
+    throw unauthorized(
+      "bad_signature",
+      "the token signature does not verify with any configured key",
+    );
+  }
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  if ((payload.iat as number) > nowSeconds + options.clockSkewSeconds) {
+    throw unauthorized(
+      "token_issued_in_future",
+      "the token iat is in the future beyond the allowed clock skew",
+    );
+  }
+  return payload;
+}
+
+function mapJoseError(error: unknown): HttpError {
+  if (error instanceof joseErrors.JWTExpired) {
+    return unauthorized("token_expired", "the token has expired (exp is in the past)");
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const claim = error.claim;
+    if (error.reason === "missing") {
+      return unauthorized("missing_claim", `the token has no "${claim}" claim`);
+    }
+    return unauthorized("invalid_claim", `the token "${claim}" claim is invalid: ${error.message}`);
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) {
+    return unauthorized(
+      "algorithm_not_allowed",
+      "the token algorithm is not allowed; only RS256 is accepted",
+    );
+  }
+  if (error instanceof joseErrors.JOSEError) {
+    return unauthorized("malformed_token", `the Digest token is invalid (${error.code})`);
+  }
+  throw error;
+}

@@ -1,0 +1,42 @@
+/** `GET /healthz` (the process is up) and `GET /readyz` (KV answers; delivery state). */
+
+import type { AppDeps } from "../core/app.ts";
+import { errorResponse, jsonResponse } from "../core/http.ts";
+import type { Route } from "../core/router.ts";
+import { VERSION } from "../core/version.ts";
+
+export const healthzRoute: Route<AppDeps> = {
+  name: "healthz",
+  method: "GET",
+  path: "/healthz",
+  gate: "public",
+  handle: () => Promise.resolve(jsonResponse({ status: "ok", version: VERSION })),
+};
+
+const READY_TIMEOUT_MS = 2000;
+
+export const readyzRoute: Route<AppDeps> = {
+  name: "readyz",
+  method: "GET",
+  path: "/readyz",
+  gate: "public",
+  async handle(_ctx, deps) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        deps.kv.get(["readyz"]),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("timed out")), READY_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (error) {
+      return errorResponse(503, "kv_unavailable", `KV did not answer: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return jsonResponse({
+      status: "ready",
+      webhookDelivery: deps.delivery.enabled ? deps.delivery.mode : "disabled",
+    });
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * The shape every SPI route shares: parse the verified body as JSON (400 if it is not),
+ * validate it against the endpoint's schema (HTTP 200 with 1004/1007/1009 if it fails), then
+ * call one core function and answer its body with HTTP 200.
+ * @module
+ */
+
+import type { z } from "zod";
+import type { AppDeps } from "../core/app.ts";
+import { jsonResponse, parseJsonBody } from "../core/http.ts";
+import type { SpiBody } from "../core/payments.ts";
+import type { Route } from "../core/router.ts";
+import { parseSpiRequest } from "../core/schemas.ts";
+
+/** Defines a `POST` SPI route behind the Wix signature gate. */
+export function spiRoute<S extends z.ZodType>(
+  name: string,
+  path: string,
+  schema: S,
+  run: (request: z.output<S>, deps: AppDeps) => Promise<SpiBody>,
+): Route<AppDeps> {
+  return {
+    name,
+    method: "POST",
+    path,
+    gate: "wix",
+    async handle(ctx, deps) {
+      const json = parseJsonBody(ctx.body);
+      if (json && typeof json === "object") {
+        const { wixTransactionId, wixMerchantId } = json as Record<string, unknown>;
+        if (typeof wixTransactionId === "string") ctx.annotate({ wixTransactionId });
+        if (typeof wixMerchantId === "string") ctx.annotate({ wixMerchantId });
+      }
+      const parsed = parseSpiRequest(schema, json);
+      const body = parsed.ok ? await run(parsed.data, deps) : { ...parsed.error };
+      if (typeof body.reasonCode === "number") ctx.annotate({ reasonCode: body.reasonCode });
+      return jsonResponse(body);
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Test harness: a key pair per test process, a service on a free loopback port with an
+ * in-memory KV, and a client that signs requests the way Wix does.
+ * @module
+ */
+
+import { loadConfig } from "../core/config.ts";
+import type { Config } from "../core/config.ts";
+import { generateRs256KeyPair } from "../core/keys.ts";
+import type { PemKeyPair } from "../core/keys.ts";
+import { createMemoryLogger } from "../core/log.ts";
+import { signWixRequest } from "../core/wix_signer.ts";
+import type { SignOptions } from "../core/wix_signer.ts";
+import { startService } from "../main.ts";
+import type { RunningService, StartOptions } from "../main.ts";
+
+let keyPair: Promise<PemKeyPair> | undefined;
+
+/** One RS256 key pair shared by the tests of a process (generation is slow). */
+export function testKeyPair(): Promise<PemKeyPair> {
+  keyPair ??= generateRs256KeyPair();
+  return keyPair;
+}
+
+/** Configuration for a test service: memory KV, port 0, the test public key. */
+export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
+  return loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    KV_PATH: ":memory:",
+    WIX_APP_PUBLIC_KEY: (await testKeyPair()).publicPem,
+    LOG_LEVEL: "debug",
+    SWEEP_INTERVAL: "50ms",
+    ...env,
+  });
+}
+
+/** A JSON answer. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+/** A service under test with a signing client. */
+export interface TestService {
+  service: RunningService;
+  url: string;
+  /** Every log line the service wrote. */
+  logs: string[];
+  /** Signs `body` (object or exact string) and POSTs it to `path`. */
+  call(path: string, body: unknown, sign?: SignOptions & { headers?: Record<string, string> }): Promise<Answer>;
+  /** A plain request, no signature. */
+  fetch(path: string, init?: RequestInit): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+/** Reads a response as JSON, failing loudly if it is not. */
+export async function readAnswer(response: Response): Promise<Answer> {
+  const text = await response.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`expected JSON from HTTP ${response.status}, got: ${text.slice(0, 200)}`);
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+/** Starts a service for one test. */
+export async function startTestService(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestService> {
+  const logger = createMemoryLogger("debug");
+  const service = await startService(await testConfig(env), { logger, ...options });
+  const { privateKey } = await testKeyPair();
+  const fetchAnswer = async (path: string, init?: RequestInit) =>
+    await readAnswer(await fetch(`${service.url}${path}`, init));
+  return {
+    service,
+    url: service.url,
+    logs: logger.lines,
+    fetch: fetchAnswer,
+    async call(path, body, sign = {}) {
+      const text = typeof body === "string" ? body : JSON.stringify(body);
+      const digest = await signWixRequest(text, privateKey, sign);
+      return await fetchAnswer(path, {
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8", digest, ...sign.headers },
+        body: text,
+      });
+    },
+    close: () => service.shutdown(),
+  };
+}
+
+/** Polls `check` until it returns a value other than `undefined`, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let counter = 0;
+/** A unique id for a test entity. */
+export function uniqueId(prefix = "id"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** A Create Transaction body for a card payment (spec §2.2 example shape). */
+export function cardPayment(
+  options: {
+    wixTransactionId?: string;
+    number?: string;
+    amount?: number | string;
+    currency?: string;
+    authorizeOnly?: boolean;
+    year?: number;
+    month?: number;
+    cvv?: string;
+  } = {},
+): Record<string, unknown> {
+  return {
+    wixTransactionId: options.wixTransactionId ?? uniqueId("tx"),
+    paymentMethod: "creditCard",
+    merchantCredentials: { apiKey: "sandbox-key" },
+    wixMerchantId: "0a1b2c3d-0000-4000-8000-000000000001",
+    mode: "sandbox",
+    installments: 1,
+    authorizeOnly: options.authorizeOnly ?? false,
+    order: {
+      id: "order-1",
+      description: {
+        totalAmount: options.amount ?? 1000,
+        currency: options.currency ?? "USD",
+        items: [{ id: "item-1", name: "Blue mug", quantity: 1, price: options.amount ?? 1000 }],
+        buyerInfo: { buyerId: "buyer-1", buyerLanguage: "en" },
+      },
+      returnUrls: {
+        successUrl: "https://shop.example/success",
+        errorUrl: "https://shop.example/error",
+        cancelUrl: "https://shop.example/cancel",
+        pendingUrl: "https://shop.example/pending",
+      },
+    },
+    paymentMethodData: {
+      card: {
+        number: options.number ?? "4111111111111111",
+        year: options.year ?? new Date().getUTCFullYear() + 2,
+        month: options.month ?? 12,
+        cvv: options.cvv ?? "123",
+        holderName: "Jane Brown",
+      },
+    },
+  };
+}
