@@ -49,7 +49,11 @@ export interface TestService {
   /** Every log line the service wrote. */
   logs: string[];
   /** Signs `body` (object or exact string) and POSTs it to `path`. */
-  call(path: string, body: unknown, sign?: SignOptions & { headers?: Record<string, string> }): Promise<Answer>;
+  call(
+    path: string,
+    body: unknown,
+    sign?: SignOptions & { headers?: Record<string, string> },
+  ): Promise<Answer>;
   /** A plain request, no signature. */
   fetch(path: string, init?: RequestInit): Promise<Answer>;
   close(): Promise<void>;
@@ -105,7 +109,9 @@ export async function eventually<T>(
   while (true) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -113,7 +119,9 @@ export async function eventually<T>(
 let counter = 0;
 /** A unique id for a test entity. */
 export function uniqueId(prefix = "id"): string {
-  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${
+    crypto.randomUUID().slice(0, 8)
+  }`;
 }
 
 /** A Create Transaction body for a card payment (spec §2.2 example shape). */
@@ -162,4 +170,107 @@ export function cardPayment(
       },
     },
   };
+}
+
+/** The project root (where deno.json is). */
+export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
+
+/** A server started as a child process (`deno run main.ts`), as operators run it. */
+export interface ChildServer {
+  process: Deno.ChildProcess;
+  /** Port it listens on (read from its "listening" log line). */
+  port: number;
+  url: string;
+  /** Every stdout line so far. */
+  lines: string[];
+  /** Sends `signal` and waits for exit. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Starts `main.ts` in a child process with `env` (plus PATH/HOME) and waits until it listens. */
+export async function spawnServer(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<ChildServer> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    cwd: PROJECT_ROOT,
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const { promise: portFound, resolve: resolvePort } = Promise.withResolvers<number>();
+  const reading = (async () => {
+    let buffer = "";
+    for await (const chunk of process.stdout.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        lines.push(line);
+        const match = /"msg":"listening".*"address":"http:\/\/[^:]+:(\d+)"/.exec(line);
+        if (match) resolvePort(Number(match[1]));
+      }
+    }
+  })();
+  const stderr = process.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const errors: string[] = [];
+  const readingErrors = (async () => {
+    while (true) {
+      const { done, value } = await stderr.read();
+      if (done) break;
+      errors.push(value);
+    }
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const port = await Promise.race([
+    portFound,
+    process.status.then((status) => {
+      throw new Error(`server exited with ${status.code} before listening: ${errors.join("")}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`server did not listen within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return {
+    process,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+      const status = await process.status;
+      await reading;
+      await readingErrors;
+      return status;
+    },
+  };
+}
+
+/** Signs and POSTs `body` to a server at `url` with `privateKey`. */
+export async function signedPost(
+  url: string,
+  body: unknown,
+  privateKey: CryptoKey,
+): Promise<Answer> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return await readAnswer(
+    await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        digest: await signWixRequest(text, privateKey),
+      },
+      body: text,
+    }),
+  );
 }

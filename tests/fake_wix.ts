@@ -1,0 +1,352 @@
+/**
+ * A fake Wix on loopback: the OAuth token endpoint and Submit Event (spec §3). It checks what it
+ * receives against the contract (token fresh and single-use, no `Bearer`, `User-Agent`, body
+ * shape, string amounts), records every event it accepts, and can be told to misbehave: a share
+ * of failures (500/503/429), slow answers, dropped connections, or being down for a while.
+ *
+ * Used by the tests, and by the CLI's `wix`, `demo` and `check` commands.
+ * @module
+ */
+
+/** An event Wix accepted (answered 200). */
+export interface ReceivedEvent {
+  at: number;
+  kind: "transaction" | "refund" | "capture" | "void";
+  wixTransactionId: string;
+  /** The inner event object, e.g. `{ wixTransactionId, pluginTransactionId, reasonCode }`. */
+  payload: Record<string, unknown>;
+  body: { event: Record<string, Record<string, unknown>> };
+  userAgent: string;
+}
+
+/** One Submit Event request and what the fake answered. */
+export interface ReceivedAttempt {
+  at: number;
+  status: number;
+  note?: string;
+}
+
+/** Options of the fake. */
+export interface FakeWixOptions {
+  port?: number;
+  hostname?: string;
+  appId?: string;
+  appSecret?: string;
+  /** Seed of the failure-rate dice, for repeatable runs. */
+  seed?: number;
+  /** Called for each accepted event. */
+  onEvent?: (event: ReceivedEvent) => void;
+}
+
+/** A running fake Wix. */
+export interface FakeWix {
+  /** Base URL to give the server as `WIX_API_BASE_URL`. */
+  url: string;
+  port: number;
+  appId: string;
+  appSecret: string;
+  events: ReceivedEvent[];
+  attempts: ReceivedAttempt[];
+  /** Tokens issued by the OAuth endpoint. */
+  tokensIssued: number;
+  /** Contract violations seen in requests (each also answered with a 4xx). */
+  violations: string[];
+  /** Fails this share of Submit Event requests with one of `statuses` (default 500, 503, 429). */
+  setFailureRate(rate: number, statuses?: number[], retryAfterSeconds?: number): void;
+  /** Answers every request (token and events) with 503 until {@link up}. */
+  down(): void;
+  up(): void;
+  /** Delays Submit Event answers by `ms` (0 to stop). */
+  setDelay(ms: number): void;
+  /** Closes connections without an answer, while on. */
+  setDropConnections(on: boolean): void;
+  /** Accepted events of one transaction, in arrival order. */
+  eventsFor(wixTransactionId: string): ReceivedEvent[];
+  close(): Promise<void>;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KINDS = ["transaction", "refund", "capture", "void"] as const;
+const DIGITS = /^\d+$/;
+
+/** Checks a Submit Event body against spec §3.3; returns the problems found. */
+export function checkEventBody(body: unknown): string[] {
+  const problems: string[] = [];
+  if (!body || typeof body !== "object" || !("event" in body)) {
+    return ['body must be {"event": {...}}'];
+  }
+  const event = (body as { event: unknown }).event as Record<string, unknown>;
+  if (!event || typeof event !== "object") return ["event must be an object"];
+  const present = KINDS.filter((kind) => kind in event);
+  if (present.length !== 1) problems.push(`event must hold exactly one of ${KINDS.join(", ")}`);
+  if ("pluginId" in event) problems.push("event.pluginId is deprecated and must not be sent");
+  for (const kind of present) {
+    const p = event[kind] as Record<string, unknown>;
+    if (!p || typeof p !== "object") {
+      problems.push(`event.${kind} must be an object`);
+      continue;
+    }
+    if (typeof p.wixTransactionId !== "string" || p.wixTransactionId === "") {
+      problems.push(`event.${kind}.wixTransactionId must be a non-empty string`);
+    }
+    if ("reasonCode" in p && !Number.isInteger(p.reasonCode)) {
+      problems.push(`event.${kind}.reasonCode must be an integer`);
+    }
+    if ("errorCode" in p && (typeof p.errorCode !== "string" || p.errorCode.length > 50)) {
+      problems.push(`event.${kind}.errorCode must be a string of at most 50 characters`);
+    }
+    if (
+      "errorMessage" in p && (typeof p.errorMessage !== "string" || p.errorMessage.length > 300)
+    ) {
+      problems.push(`event.${kind}.errorMessage must be a string of at most 300 characters`);
+    }
+    if ("status" in p) problems.push(`event.${kind}.status is deprecated and must not be sent`);
+    if (kind === "transaction") {
+      if ("pluginTransactionId" in p && typeof p.pluginTransactionId !== "string") {
+        problems.push("event.transaction.pluginTransactionId must be a string");
+      }
+      if (!("reasonCode" in p) && typeof p.pluginTransactionId !== "string") {
+        problems.push("an approved event.transaction needs pluginTransactionId");
+      }
+      if (
+        "authorizedAmount" in p &&
+        !(typeof p.authorizedAmount === "string" && DIGITS.test(p.authorizedAmount))
+      ) {
+        problems.push("event.transaction.authorizedAmount must be a string of digits");
+      }
+    } else {
+      if (typeof p.amount !== "string" || !DIGITS.test(p.amount)) {
+        problems.push(
+          `event.${kind}.amount must be a string of digits (minor units), got ${
+            JSON.stringify(p.amount)
+          }`,
+        );
+      }
+    }
+    if (kind === "refund") {
+      if (typeof p.pluginRefundId !== "string" || p.pluginRefundId === "") {
+        problems.push("event.refund.pluginRefundId must be a non-empty string");
+      }
+      if ("wixRefundId" in p && typeof p.wixRefundId !== "string") {
+        problems.push("event.refund.wixRefundId must be a string");
+      }
+    }
+  }
+  return problems;
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+
+/** Starts a fake Wix on loopback. */
+export async function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
+  const appId = options.appId ?? "test-app-id";
+  const appSecret = options.appSecret ?? "test-app-secret";
+  const random = mulberry32(options.seed ?? 42);
+  const issued = new Set<string>();
+  const used = new Set<string>();
+  const closing = new AbortController();
+  let failureRate = 0;
+  let failureStatuses = [500, 503, 429];
+  let retryAfter: number | undefined;
+  let isDown = false;
+  let delayMs = 0;
+  let drop = false;
+
+  const wix: Omit<FakeWix, "url" | "port" | "close"> = {
+    appId,
+    appSecret,
+    events: [],
+    attempts: [],
+    tokensIssued: 0,
+    violations: [],
+    setFailureRate(rate, statuses = [500, 503, 429], retryAfterSeconds) {
+      failureRate = rate;
+      failureStatuses = statuses;
+      retryAfter = retryAfterSeconds;
+    },
+    down: () => void (isDown = true),
+    up: () => void (isDown = false),
+    setDelay: (ms) => void (delayMs = ms),
+    setDropConnections(on) {
+      drop = on;
+      if (on) { for (const conn of open) closeQuietly(conn); }
+    },
+    eventsFor: (id) => wix.events.filter((event) => event.wixTransactionId === id),
+  };
+
+  const violation = (status: number, message: string) => {
+    wix.violations.push(message);
+    return json(status, { message });
+  };
+
+  async function oauth(request: Request): Promise<Response> {
+    const body = await request.json().catch(() => null);
+    if (!body || body.grant_type !== "client_credentials" || body.scope !== "CASHIER.GET_ACCESS") {
+      return violation(
+        400,
+        "token request must have grant_type client_credentials and scope CASHIER.GET_ACCESS",
+      );
+    }
+    if (body.client_id !== appId || body.client_secret !== appSecret) {
+      return json(401, { message: "bad client credentials" });
+    }
+    const token = `tok_${crypto.randomUUID()}`;
+    issued.add(token);
+    wix.tokensIssued++;
+    return json(200, { refresh_token: null, access_token: token });
+  }
+
+  async function submitEvent(request: Request): Promise<Response> {
+    const at = Date.now();
+    const answer = (status: number, note?: string, headers: Record<string, string> = {}) => {
+      wix.attempts.push({ at, status, note });
+      return json(status, status === 200 ? {} : { message: note }, headers);
+    };
+    const token = request.headers.get("authorization") ?? "";
+    if (token.startsWith("Bearer ")) {
+      wix.violations.push("Authorization must be the bare token, without Bearer");
+      return answer(401, "Bearer prefix");
+    }
+    if (!issued.has(token)) return answer(401, "unknown token");
+    if (used.has(token)) {
+      wix.violations.push("an access token was reused; fetch a fresh one for every webhook");
+      return answer(401, "token reused");
+    }
+    used.add(token);
+    const userAgent = request.headers.get("user-agent") ?? "";
+    if (!/^[^\s/]+\/\S+$/.test(userAgent)) {
+      wix.violations.push(`User-Agent must be {PSP}/{version}, got ${JSON.stringify(userAgent)}`);
+      return answer(400, "bad user agent");
+    }
+    if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) {
+      wix.violations.push("Content-Type must be application/json");
+      return answer(400, "bad content type");
+    }
+    const body = await request.json().catch(() => undefined);
+    const problems = checkEventBody(body);
+    if (problems.length > 0) {
+      wix.violations.push(...problems);
+      return answer(400, problems.join("; "));
+    }
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        const stop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        request.signal.addEventListener("abort", stop, { once: true });
+        closing.signal.addEventListener("abort", stop, { once: true });
+      });
+      if (request.signal.aborted) return answer(499, "client gave up");
+    }
+    if (failureRate > 0 && random() < failureRate) {
+      const status = failureStatuses[Math.floor(random() * failureStatuses.length)];
+      const headers: Record<string, string> =
+        retryAfter !== undefined && (status === 429 || status === 503)
+          ? { "retry-after": String(retryAfter) }
+          : {};
+      return answer(status, "injected failure", headers);
+    }
+    const kind = KINDS.find((k) => k in body.event)!;
+    const payload = body.event[kind];
+    const event: ReceivedEvent = {
+      at,
+      kind,
+      wixTransactionId: payload.wixTransactionId,
+      payload,
+      body,
+      userAgent,
+    };
+    wix.events.push(event);
+    options.onEvent?.(event);
+    return answer(200);
+  }
+
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (isDown) {
+      await request.body?.cancel();
+      if (path !== "/oauth/access") {
+        wix.attempts.push({ at: Date.now(), status: 503, note: "down" });
+      }
+      return json(503, { message: "down" });
+    }
+    if (request.method === "POST" && path === "/oauth/access") return await oauth(request);
+    if (
+      request.method === "POST" &&
+      (path === "/payments/v1/provider-platform-events" ||
+        path === "/payments/psp/v1/provider-platform-events")
+    ) return await submitEvent(request);
+    await request.body?.cancel();
+    return json(404, { message: `no route ${request.method} ${path}` });
+  });
+
+  // A TCP front that forwards to the server, or closes connections while "drop" is on.
+  const listener = Deno.listen({
+    port: options.port ?? 0,
+    hostname: options.hostname ?? "127.0.0.1",
+  });
+  const open = new Set<Deno.Conn>();
+  const pipes = new Set<Promise<unknown>>();
+  function closeQuietly(conn: Deno.Conn) {
+    open.delete(conn);
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      if (drop) {
+        closeQuietly(conn);
+        continue;
+      }
+      const upstream = await Deno.connect({ port: server.addr.port, hostname: "127.0.0.1" });
+      open.add(conn);
+      open.add(upstream);
+      const both = Promise.allSettled([
+        conn.readable.pipeTo(upstream.writable),
+        upstream.readable.pipeTo(conn.writable),
+      ])
+        .finally(() => {
+          closeQuietly(conn);
+          closeQuietly(upstream);
+          pipes.delete(both);
+        });
+      pipes.add(both);
+    }
+  })();
+
+  const port = (listener.addr as Deno.NetAddr).port;
+  return {
+    ...wix,
+    // Getters keep the live counters visible through the returned object.
+    get tokensIssued() {
+      return wix.tokensIssued;
+    },
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      closing.abort();
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of [...open]) closeQuietly(conn);
+      await Promise.allSettled([...pipes]);
+      await server.shutdown();
+    },
+  };
+}
