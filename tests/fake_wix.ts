@@ -152,7 +152,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   });
 
 /** Starts a fake Wix on loopback. */
-export async function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
+export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
   const appId = options.appId ?? "test-app-id";
   const appSecret = options.appSecret ?? "test-app-secret";
   const random = mulberry32(options.seed ?? 42);
@@ -332,7 +332,7 @@ export async function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWi
   })();
 
   const port = (listener.addr as Deno.NetAddr).port;
-  return {
+  return Promise.resolve({
     ...wix,
     // Getters keep the live counters visible through the returned object.
     get tokensIssued() {
@@ -348,5 +348,5 @@ export async function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWi
       await Promise.allSettled([...pipes]);
       await server.shutdown();
     },
-  };
+  });
 }
