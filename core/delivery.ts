@@ -147,7 +147,8 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
   const { kv, config, logger } = options;
   const enabled = config.wixAppId !== undefined && config.wixAppSecret !== undefined;
   const instance = crypto.randomUUID();
-  const leaseMs = 2 * config.webhookTimeoutMs + 5_000;
+  // An attempt is two calls of at most the timeout each; the margin covers KV writes.
+  const leaseMs = 2 * config.webhookTimeoutMs + 2_000;
   const waiting = new Map<string, boolean>(); // id -> forced
   const inFlight = new Map<string, Promise<void>>();
   let stopped = false;

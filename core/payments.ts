@@ -408,18 +408,24 @@ export function createPayments(options: PaymentsOptions): Payments {
     });
   }
 
-  async function releaseTransactionClaim(wixTransactionId: string, token: string): Promise<void> {
-    const key = kvKeys.transaction(wixTransactionId);
+  /**
+   * Releases the claim `token` on the record at `key` (if it still holds it), so that the next
+   * retry takes over at once. `holderOf` finds the claimed part of the record.
+   */
+  async function releaseClaim<R>(
+    key: Deno.KvKey,
+    token: string,
+    holderOf: (record: R) => { status: string; claim?: Claim } | undefined,
+    withClaim: (record: R, claim: Claim) => R,
+  ): Promise<void> {
     await atomicRetry(async () => {
-      const entry = await kv.get<TransactionRecord>(key);
-      const tx = entry.value;
-      if (!tx || tx.status !== "processing" || tx.claim?.token !== token) {
+      const entry = await kv.get<R>(key);
+      const holder = entry.value === null ? undefined : holderOf(entry.value);
+      if (!holder || holder.status !== "processing" || holder.claim?.token !== token) {
         return { done: undefined };
       }
-      return {
-        commit: kv.atomic().check(entry).set(key, { ...tx, claim: { token, at: 0 } }),
-        value: undefined,
-      };
+      const released = withClaim(entry.value!, { token, at: 0 });
+      return { commit: kv.atomic().check(entry).set(key, released), value: undefined };
     });
   }
 
@@ -538,7 +544,13 @@ export function createPayments(options: PaymentsOptions): Payments {
             request,
           }),
         validatePaymentOutcome,
-        () => releaseTransactionClaim(id, claim.token),
+        () =>
+          releaseClaim<TransactionRecord>(
+            key,
+            claim.token,
+            (tx) => tx,
+            (tx, released) => ({ ...tx, claim: released }),
+          ),
       );
       const result = await recordPaymentOutcome(id, outcome, "processor", {
         claimToken: claim.token,
@@ -658,25 +670,16 @@ export function createPayments(options: PaymentsOptions): Payments {
             reason: request.reason,
           }),
         validateOperationOutcome(isRefundDeclineCode),
-        () => releaseRefundClaim(refund.pluginRefundId, claim.token),
+        () =>
+          releaseClaim<RefundRecord>(
+            kvKeys.refund(refund.pluginRefundId),
+            claim.token,
+            (record) => record,
+            (record, released) => ({ ...record, claim: released }),
+          ),
       );
       const settled = await recordRefundOutcome(refund.pluginRefundId, outcome, claim.token);
       return settled ? refundResponse(settled) : BUSY;
-    });
-  }
-
-  async function releaseRefundClaim(pluginRefundId: string, token: string): Promise<void> {
-    const key = kvKeys.refund(pluginRefundId);
-    await atomicRetry(async () => {
-      const entry = await kv.get<RefundRecord>(key);
-      const refund = entry.value;
-      if (!refund || refund.status !== "processing" || refund.claim?.token !== token) {
-        return { done: undefined };
-      }
-      return {
-        commit: kv.atomic().check(entry).set(key, { ...refund, claim: { token, at: 0 } }),
-        value: undefined,
-      };
     });
   }
 
@@ -784,27 +787,16 @@ export function createPayments(options: PaymentsOptions): Payments {
         { wixTransactionId: tx.wixTransactionId },
         () => kind === "capture" ? processor.capture(input) : processor.void(input),
         validateOperationOutcome(isPaymentDeclineCode),
-        () => releaseOperationClaim(kind, tx.wixTransactionId, claim.token),
+        () =>
+          releaseClaim<TransactionRecord>(
+            key,
+            claim.token,
+            (record) => record[kind],
+            (record, released) => ({ ...record, [kind]: { ...record[kind]!, claim: released } }),
+          ),
       );
       const settled = await recordOperationOutcome(kind, tx.wixTransactionId, outcome, claim.token);
       return settled ? operationResponse(settled) : BUSY;
-    });
-  }
-
-  async function releaseOperationClaim(
-    kind: "capture" | "void",
-    wixTransactionId: string,
-    token: string,
-  ) {
-    const key = kvKeys.transaction(wixTransactionId);
-    await atomicRetry(async () => {
-      const entry = await kv.get<TransactionRecord>(key);
-      const operation = entry.value?.[kind];
-      if (!operation || operation.status !== "processing" || operation.claim?.token !== token) {
-        return { done: undefined };
-      }
-      const next = { ...entry.value!, [kind]: { ...operation, claim: { token, at: 0 } } };
-      return { commit: kv.atomic().check(entry).set(key, next), value: undefined };
     });
   }
 

@@ -51,6 +51,8 @@ export interface FakeWix {
   tokensIssued: number;
   /** Contract violations seen in requests (each also answered with a 4xx). */
   violations: string[];
+  /** The most Submit Event requests that were being answered at once. */
+  maxInFlight: number;
   /** Fails this share of Submit Event requests with one of `statuses` (default 500, 503, 429). */
   setFailureRate(rate: number, statuses?: number[], retryAfterSeconds?: number): void;
   /** Answers every request (token and events) with 503 until {@link up}. */
@@ -173,6 +175,7 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     attempts: [],
     tokensIssued: 0,
     violations: [],
+    maxInFlight: 0,
     setFailureRate(rate, statuses = [500, 503, 429], retryAfterSeconds) {
       failureRate = rate;
       failureStatuses = statuses;
@@ -210,7 +213,18 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     return json(200, { refresh_token: null, access_token: token });
   }
 
+  let inFlight = 0;
   async function submitEvent(request: Request): Promise<Response> {
+    inFlight++;
+    wix.maxInFlight = Math.max(wix.maxInFlight, inFlight);
+    try {
+      return await answerSubmitEvent(request);
+    } finally {
+      inFlight--;
+    }
+  }
+
+  async function answerSubmitEvent(request: Request): Promise<Response> {
     const at = Date.now();
     const answer = (status: number, note?: string, headers: Record<string, string> = {}) => {
       wix.attempts.push({ at, status, note });
@@ -245,14 +259,11 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     if (delayMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
-        const stop = () => {
+        closing.signal.addEventListener("abort", () => {
           clearTimeout(timer);
           resolve();
-        };
-        request.signal.addEventListener("abort", stop, { once: true });
-        closing.signal.addEventListener("abort", stop, { once: true });
+        }, { once: true });
       });
-      if (request.signal.aborted) return answer(499, "client gave up");
     }
     if (failureRate > 0 && random() < failureRate) {
       const status = failureStatuses[Math.floor(random() * failureStatuses.length)];
@@ -281,9 +292,11 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     const path = new URL(request.url).pathname;
     if (isDown) {
       await request.body?.cancel();
-      if (path !== "/oauth/access") {
-        wix.attempts.push({ at: Date.now(), status: 503, note: "down" });
-      }
+      wix.attempts.push({
+        at: Date.now(),
+        status: 503,
+        note: path === "/oauth/access" ? "down (token)" : "down",
+      });
       return json(503, { message: "down" });
     }
     if (request.method === "POST" && path === "/oauth/access") return await oauth(request);
@@ -337,6 +350,9 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     // Getters keep the live counters visible through the returned object.
     get tokensIssued() {
       return wix.tokensIssued;
+    },
+    get maxInFlight() {
+      return wix.maxInFlight;
     },
     url: `http://127.0.0.1:${port}`,
     port,

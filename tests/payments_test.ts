@@ -464,8 +464,12 @@ Deno.test("idempotency: a claim left by a crash is taken over after the lease; t
   }, { PROCESSING_LEASE: "1s" });
 });
 
-Deno.test("idempotency: a processor failure answers 503 and a retry completes the payment once", async () => {
-  let failures = 1;
+Deno.test("idempotency: a processor failure answers 503 and a retry completes the operation once", async () => {
+  const failNext = new Set(["createPayment", "refund", "capture"]);
+  const failOnce = <T>(name: string, call: () => Promise<T>): Promise<T> => {
+    if (failNext.delete(name)) return Promise.reject(new Error("connection reset by bank"));
+    return call();
+  };
   const t = await startTestService({}, {
     processor: (kv) => {
       const sandbox = createSandboxProcessor({
@@ -473,18 +477,17 @@ Deno.test("idempotency: a processor failure answers 503 and a retry completes th
         publicBaseUrl: () => "http://localhost",
         pendingDelayMs: 60_000,
       });
-      const flaky: PaymentProcessor = {
+      return {
         ...sandbox,
-        async createPayment(input) {
-          if (failures-- > 0) throw new Error("connection reset by bank");
-          return await sandbox.createPayment(input);
-        },
+        createPayment: (input) => failOnce("createPayment", () => sandbox.createPayment(input)),
+        refund: (input) => failOnce("refund", () => sandbox.refund(input)),
+        capture: (input) => failOnce("capture", () => sandbox.capture(input)),
       };
-      return flaky;
     },
   });
   try {
     const body = cardPayment();
+    const id = body.wixTransactionId as string;
     const failed = await t.call(CREATE, body);
     assert.equal(failed.status, 503);
     assert.equal((failed.body.error as { code: string }).code, "processor_error");
@@ -496,7 +499,21 @@ Deno.test("idempotency: a processor failure answers 503 and a retry completes th
     const retried = await t.call(CREATE, body);
     assert.equal(retried.status, 200);
     assert.ok(retried.body.pluginTransactionId);
-    assert.equal((await stored(t, body.wixTransactionId as string)).status, "approved");
+    assert.equal((await stored(t, id)).status, "approved");
+
+    const refund = { wixTransactionId: id, wixRefundId: "r-1", refundAmount: 300 };
+    assert.equal((await t.call(REFUND, refund)).status, 503);
+    const refunded = await t.call(REFUND, refund);
+    assert.equal(refunded.status, 200);
+    assert.equal(refunded.body.reasonCode, undefined);
+    assert.equal((await stored(t, id)).refundedAmount, 300);
+
+    const auth = cardPayment({ authorizeOnly: true });
+    await t.call(CREATE, auth);
+    const capture = { wixTransactionId: auth.wixTransactionId, captureAmount: 1000 };
+    assert.equal((await t.call(CAPTURE, capture)).status, 503);
+    assert.deepEqual((await t.call(CAPTURE, capture)).body, {});
+    assert.equal((await stored(t, auth.wixTransactionId as string)).status, "captured");
   } finally {
     await t.close();
   }
