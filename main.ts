@@ -9,7 +9,7 @@ import type { AppDeps } from "./core/app.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import type { Config } from "./core/config.ts";
 import { createWebhookDelivery, kvSupportsQueues } from "./core/delivery.ts";
-import { HttpError } from "./core/http.ts";
+import { HttpError, readBodyLimited } from "./core/http.ts";
 import { runDueJobs } from "./core/jobs.ts";
 import type { Job, JobResult } from "./core/jobs.ts";
 import { importWixPublicKeys, loadOrCreateDevKeyPair } from "./core/keys.ts";
@@ -89,6 +89,11 @@ export async function startService(
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
   const delivery = createWebhookDelivery({ kv, config, logger, useQueue });
+  if (!config.pspApiKey) {
+    logger.warn(
+      "PSP_API_KEY is not set: the PSP-side API (/psp/v1/...) is disabled and answers 404",
+    );
+  }
   if (!delivery.enabled) {
     logger.warn(
       "WIX_APP_ID and WIX_APP_SECRET are not set: webhooks are recorded but not sent until they are",
@@ -150,10 +155,7 @@ export async function startService(
         maxBodyBytes: config.maxBodyBytes,
       })).body,
     psp: (request) => verifyPspRequest(request, config.pspApiKey, config.maxBodyBytes),
-    public: async (request) => {
-      await request.body?.cancel().catch(() => {});
-      return new Uint8Array();
-    },
+    public: (request) => readBodyLimited(request, config.maxBodyBytes),
   }, logger);
 
   const server = Deno.serve({

@@ -118,7 +118,27 @@ export interface Payments {
     source: string,
     onlyFrom?: TransactionStatus[],
   ): Promise<OutcomeResult>;
+  /**
+   * Records a refund already made in the PSP's back office and owes its webhook (without
+   * `wixRefundId`). Idempotent on `pluginRefundId`, generated when absent.
+   */
+  recordPspRefund(
+    wixTransactionId: string,
+    amount: number,
+    pluginRefundId?: string,
+  ): Promise<PspRefundResult>;
 }
+
+/** What {@link Payments.recordPspRefund} did. */
+export type PspRefundResult =
+  | { kind: "created"; refund: RefundRecord }
+  /** The same refund was reported before: nothing written. */
+  | { kind: "existing"; refund: RefundRecord }
+  | { kind: "not_found" }
+  /** The `pluginRefundId` belongs to a different refund. */
+  | { kind: "conflict"; message: string }
+  /** Not refundable now (state or balance). */
+  | { kind: "refused"; message: string };
 
 interface RecordOptions {
   /** The claim under which the processor was asked; the outcome is dropped if it was lost. */
@@ -838,7 +858,69 @@ export function createPayments(options: PaymentsOptions): Payments {
     });
   }
 
+  async function recordPspRefund(
+    wixTransactionId: string,
+    amount: number,
+    pluginRefundId = newRefundId(),
+  ): Promise<PspRefundResult> {
+    const refundKey = kvKeys.refund(pluginRefundId);
+    const txKey = kvKeys.transaction(wixTransactionId);
+    return await atomicRetry<PspRefundResult>(async () => {
+      const now = Date.now();
+      const [refundEntry, txEntry] = await kv.getMany<[RefundRecord, TransactionRecord]>([
+        refundKey,
+        txKey,
+      ]);
+      const existing = refundEntry.value;
+      if (existing) {
+        const same = existing.initiator === "psp" &&
+          existing.wixTransactionId === wixTransactionId &&
+          existing.amount === amount;
+        return {
+          done: same ? { kind: "existing", refund: existing } : {
+            kind: "conflict",
+            message: `pluginRefundId ${pluginRefundId} belongs to another refund`,
+          },
+        };
+      }
+      const tx = txEntry.value;
+      if (!tx) return { done: { kind: "not_found" } };
+      if (tx.status !== "approved" && tx.status !== "captured") {
+        return {
+          done: {
+            kind: "refused",
+            message:
+              `the transaction is ${tx.status}; only approved or captured payments can be refunded`,
+          },
+        };
+      }
+      const refusal = balanceRefusal(tx, amount);
+      if (refusal) return { done: { kind: "refused", message: refusal.errorMessage! } };
+      const refund: RefundRecord = {
+        pluginRefundId,
+        wixTransactionId,
+        amount,
+        initiator: "psp",
+        status: "succeeded",
+        createdAt: now,
+        updatedAt: now,
+      };
+      const next: TransactionRecord = {
+        ...tx,
+        refundedAmount: tx.refundedAmount + amount,
+        updatedAt: now,
+      };
+      const op = kv.atomic().check(refundEntry, txEntry)
+        .set(refundKey, refund)
+        .set(kvKeys.transactionRefund(wixTransactionId, pluginRefundId), null);
+      outbox.owe(op, next, "refund", "final", refundEvent(refund), now);
+      op.set(txKey, next);
+      return { commit: op, value: { kind: "created", refund } };
+    });
+  }
+
   return {
+    recordPspRefund,
     connectAccount,
     createTransaction,
     refundTransaction,

@@ -6,7 +6,13 @@ import { captureTransactionRoute } from "./capture_transaction.ts";
 import { connectAccountRoute } from "./connect_account.ts";
 import { createTransactionRoute } from "./create_transaction.ts";
 import { healthzRoute, readyzRoute } from "./health.ts";
+import { pspDeadWebhooksRoute } from "./psp_dead_webhooks.ts";
+import { pspOutcomeRoute } from "./psp_outcome.ts";
+import { pspRedeliverWebhookRoute } from "./psp_redeliver_webhook.ts";
+import { pspRefundsRoute } from "./psp_refunds.ts";
+import { pspTransactionRoute } from "./psp_transaction.ts";
 import { refundTransactionRoute } from "./refund_transaction.ts";
+import { sandboxCheckoutChoiceRoute, sandboxCheckoutPageRoute } from "./sandbox_checkout.ts";
 import { voidTransactionRoute } from "./void_transaction.ts";
 
 /** Every route the server answers. */
@@ -18,4 +24,11 @@ export const routes: Route<AppDeps>[] = [
   refundTransactionRoute,
   captureTransactionRoute,
   voidTransactionRoute,
+  pspOutcomeRoute,
+  pspRefundsRoute,
+  pspTransactionRoute,
+  pspDeadWebhooksRoute,
+  pspRedeliverWebhookRoute,
+  sandboxCheckoutPageRoute,
+  sandboxCheckoutChoiceRoute,
 ];

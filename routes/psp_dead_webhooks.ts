@@ -1,0 +1,24 @@
+/** `GET /psp/v1/webhooks/dead`: dead-lettered webhooks, oldest first, and the running total. */
+
+import type { AppDeps } from "../core/app.ts";
+import { jsonResponse } from "../core/http.ts";
+import { kvKeys } from "../core/kv_keys.ts";
+import type { Route } from "../core/router.ts";
+import { webhookView } from "../core/views.ts";
+
+export const pspDeadWebhooksRoute: Route<AppDeps> = {
+  name: "psp-dead-webhooks",
+  method: "GET",
+  path: "/psp/v1/webhooks/dead",
+  gate: "psp",
+  async handle(_ctx, deps) {
+    const [dead, total] = await Promise.all([
+      deps.delivery.listDead(),
+      deps.kv.get<Deno.KvU64>(kvKeys.webhookDeadTotal()),
+    ]);
+    return jsonResponse({
+      deadLetteredTotal: Number(total.value?.value ?? 0n),
+      webhooks: dead.map(webhookView),
+    });
+  },
+};

@@ -1,0 +1,20 @@
+/** `POST /psp/v1/webhooks/{id}/redeliver`: sends a dead-lettered webhook again, with a fresh schedule. */
+
+import type { AppDeps } from "../core/app.ts";
+import { errorResponse, jsonResponse } from "../core/http.ts";
+import { pathParam } from "../core/psp_api.ts";
+import type { Route } from "../core/router.ts";
+import { webhookView } from "../core/views.ts";
+
+export const pspRedeliverWebhookRoute: Route<AppDeps> = {
+  name: "psp-redeliver-webhook",
+  method: "POST",
+  path: "/psp/v1/webhooks/:id/redeliver",
+  gate: "psp",
+  async handle(ctx, deps) {
+    const result = await deps.delivery.redeliver(pathParam(ctx.params, "id"));
+    if (!result.ok) return errorResponse(result.status, result.code, result.message);
+    ctx.annotate({ wixTransactionId: result.record.wixTransactionId });
+    return jsonResponse({ webhook: webhookView(result.record) }, 202);
+  },
+};

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { SANDBOX_CARDS } from "../core/sandbox.ts";
+import { startFakeWix } from "./fake_wix.ts";
+import { cardPayment, eventually, PROJECT_ROOT, startTestService } from "./helpers.ts";
+
+/** Debian's Chromium; `.ci/run` installs it. Without it this test fails, it never skips. */
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(PROJECT_ROOT, "test-artifacts");
+
+/** A stand-in for the merchant's shop: the return URLs land here. */
+function startShop() {
+  return Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
+    const page = new URL(request.url).pathname.slice(1);
+    return new Response(
+      `<!doctype html><html lang="en"><title>Shop ${page}</title><h1>Shop: ${page}</h1></html>`,
+      {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      },
+    );
+  });
+}
+
+Deno.test("browser: the 3-D Secure checkout page in Chromium: each button leads to its return URL and webhook", async () => {
+  const installed = await Deno.stat(CHROMIUM).then(() => true, () => false);
+  assert.ok(
+    installed,
+    `Chromium is missing at ${CHROMIUM}: install Debian's chromium package (.ci/run does so)`,
+  );
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  const shop = startShop();
+  const shopUrl = `http://127.0.0.1:${shop.addr.port}`;
+  const wix = await startFakeWix();
+  const t = await startTestService({
+    WIX_API_BASE_URL: wix.url,
+    WIX_APP_ID: wix.appId,
+    WIX_APP_SECRET: wix.appSecret,
+    REDIRECT_ABANDON_AFTER: "0s",
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    await t.call("/v1/connect-account", {
+      credentials: { apiKey: "k", accountName: "Blue Mug Shop" },
+      wixMerchantId: "m-shop",
+    });
+    const runs = [
+      { button: "Authenticate and pay", landing: "success", reasonCode: undefined },
+      { button: "Fail authentication", landing: "error", reasonCode: 3004 },
+      { button: "Cancel", landing: "cancel", reasonCode: 3030 },
+    ];
+    for (const [index, run] of runs.entries()) {
+      const body: Record<string, unknown> = {
+        ...cardPayment({ number: SANDBOX_CARDS.threeDSecure, amount: 4250, currency: "EUR" }),
+        wixMerchantId: "m-shop",
+      };
+      const order = body.order as Record<string, unknown>;
+      order.returnUrls = {
+        successUrl: `${shopUrl}/success`,
+        errorUrl: `${shopUrl}/error`,
+        cancelUrl: `${shopUrl}/cancel`,
+        pendingUrl: `${shopUrl}/pending`,
+      };
+      const answer = await t.call("/v1/create-transaction", body);
+      const page = await browser.newPage();
+      await page.goto(answer.body.redirectUrl as string);
+      assert.equal(
+        await page.getByRole("heading", { level: 1 }).textContent(),
+        "Pay Blue Mug Shop",
+      );
+      assert.ok((await page.content()).includes("42.50 EUR"));
+      if (index === 0) {
+        await page.screenshot({
+          path: join(ARTIFACTS, "sandbox-checkout-page.png"),
+          fullPage: true,
+        });
+      }
+      await page.getByRole("button", { name: run.button }).click();
+      await page.waitForURL(`${shopUrl}/${run.landing}`);
+      assert.equal(page.url(), `${shopUrl}/${run.landing}`);
+      assert.equal(await page.title(), `Shop ${run.landing}`);
+      const [event] = await eventually("the webhook", () => {
+        const events = wix.eventsFor(body.wixTransactionId as string);
+        return events.length > 0 ? events : undefined;
+      });
+      assert.equal(event.payload.reasonCode, run.reasonCode);
+      // Reloading the checkout page shows the final state and offers no more choices.
+      await page.goto(answer.body.redirectUrl as string);
+      assert.equal(await page.getByRole("button").count(), 0);
+      assert.match(
+        (await page.getByRole("status").textContent())!,
+        /Payment (approved|declined|canceled)/,
+      );
+      await page.close();
+    }
+    assert.equal(wix.events.length, 3);
+    assert.deepEqual(wix.violations, []);
+  } finally {
+    await browser.close();
+    await t.close();
+    await wix.close();
+    await shop.shutdown();
+  }
+});
