@@ -4,7 +4,7 @@ import { ReasonCode } from "../core/reason_codes.ts";
 import { SANDBOX_CARDS } from "../core/sandbox.ts";
 import { startFakeWix } from "./fake_wix.ts";
 import type { FakeWix, ReceivedEvent } from "./fake_wix.ts";
-import { cardPayment, eventually, readAnswer, startTestService } from "./helpers.ts";
+import { cardPayment, eventually, fakeWixEnv, readAnswer, startTestService } from "./helpers.ts";
 import type { Answer, TestService } from "./helpers.ts";
 
 const CREATE = "/v1/create-transaction";
@@ -21,9 +21,7 @@ interface Harness {
 async function withHarness(fn: (h: Harness) => Promise<void>, env: Record<string, string> = {}) {
   const wix = await startFakeWix();
   const t = await startTestService({
-    WIX_API_BASE_URL: wix.url,
-    WIX_APP_ID: wix.appId,
-    WIX_APP_SECRET: wix.appSecret,
+    ...fakeWixEnv(wix),
     WEBHOOK_RETRY_SCHEDULE: "0ms,20ms,50ms,100ms,200ms",
     PSP_API_KEY: PSP_KEY,
     SANDBOX_PENDING_DELAY: "1h",
@@ -91,9 +89,7 @@ Deno.test("async: a pending card's final outcome survives a restart (scheduled i
   const wix = await startFakeWix();
   const env = {
     KV_PATH: join(dir, "psp.sqlite3"),
-    WIX_API_BASE_URL: wix.url,
-    WIX_APP_ID: wix.appId,
-    WIX_APP_SECRET: wix.appSecret,
+    ...fakeWixEnv(wix),
     SANDBOX_PENDING_DELAY: "400ms",
   };
   const body = cardPayment({ number: SANDBOX_CARDS.pendingThenApproved });

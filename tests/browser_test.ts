@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { SANDBOX_CARDS } from "../core/sandbox.ts";
 import { startFakeWix } from "./fake_wix.ts";
-import { cardPayment, eventually, PROJECT_ROOT, startTestService } from "./helpers.ts";
+import { cardPayment, eventually, fakeWixEnv, PROJECT_ROOT, startTestService } from "./helpers.ts";
 
 /** Debian's Chromium; `.ci/run` installs it. Without it this test fails, it never skips. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -33,9 +33,7 @@ Deno.test("browser: the 3-D Secure checkout page in Chromium: each button leads 
   const shopUrl = `http://127.0.0.1:${shop.addr.port}`;
   const wix = await startFakeWix();
   const t = await startTestService({
-    WIX_API_BASE_URL: wix.url,
-    WIX_APP_ID: wix.appId,
-    WIX_APP_SECRET: wix.appSecret,
+    ...fakeWixEnv(wix),
     REDIRECT_ABANDON_AFTER: "0s",
   });
   const browser = await chromium.launch({

@@ -4,7 +4,14 @@ import { kvKeys } from "../core/kv_keys.ts";
 import { SANDBOX_CARDS } from "../core/sandbox.ts";
 import type { WebhookRecord } from "../core/store.ts";
 import { startFakeWix } from "./fake_wix.ts";
-import { cardPayment, eventually, signedPost, spawnServer, testKeyPair } from "./helpers.ts";
+import {
+  cardPayment,
+  eventually,
+  fakeWixEnv,
+  signedPost,
+  spawnServer,
+  testKeyPair,
+} from "./helpers.ts";
 import type { Answer } from "./helpers.ts";
 
 Deno.test("crash safety: SIGKILL under load, restart on the same KV file: every answered payment's webhook arrives, nothing is charged twice", async () => {
@@ -18,9 +25,7 @@ Deno.test("crash safety: SIGKILL under load, restart on the same KV file: every 
     HOST: "127.0.0.1",
     KV_PATH: kvPath,
     WIX_APP_PUBLIC_KEY: publicPem,
-    WIX_API_BASE_URL: wix.url,
-    WIX_APP_ID: wix.appId,
-    WIX_APP_SECRET: wix.appSecret,
+    ...fakeWixEnv(wix),
     WEBHOOK_RETRY_SCHEDULE: "0ms,50ms,100ms,200ms,300ms,300ms,300ms,300ms,300ms,300ms",
     WEBHOOK_TIMEOUT: "500ms",
     SWEEP_INTERVAL: "100ms",

@@ -274,3 +274,10 @@ export async function signedPost(
     }),
   );
 }
+
+/** The variables that point a service at a fake Wix. */
+export function fakeWixEnv(
+  wix: { url: string; appId: string; appSecret: string },
+): Record<string, string> {
+  return { WIX_API_BASE_URL: wix.url, WIX_APP_ID: wix.appId, WIX_APP_SECRET: wix.appSecret };
+}

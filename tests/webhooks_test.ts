@@ -7,7 +7,7 @@ import { listTransactionWebhooks } from "../core/store.ts";
 import type { WebhookRecord } from "../core/store.ts";
 import { startFakeWix } from "./fake_wix.ts";
 import type { FakeWix, ReceivedEvent } from "./fake_wix.ts";
-import { cardPayment, eventually, startTestService } from "./helpers.ts";
+import { cardPayment, eventually, fakeWixEnv, startTestService } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 
 const CREATE = "/v1/create-transaction";
@@ -22,9 +22,7 @@ async function withWix(
 ) {
   const wix = await startFakeWix();
   const t = await startTestService({
-    WIX_API_BASE_URL: wix.url,
-    WIX_APP_ID: wix.appId,
-    WIX_APP_SECRET: wix.appSecret,
+    ...fakeWixEnv(wix),
     DELIVERY_MODE: mode,
     WEBHOOK_RETRY_SCHEDULE: FAST_SCHEDULE,
     WEBHOOK_TIMEOUT: "2s",
