@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ReasonCode } from "../core/reason_codes.ts";
 import { SANDBOX_CARDS } from "../core/sandbox.ts";
-import { startFakeWix } from "./fake_wix.ts";
-import type { FakeWix, ReceivedEvent } from "./fake_wix.ts";
+import { startFakeWix } from "../core/fake_wix.ts";
+import type { FakeWix, ReceivedEvent } from "../core/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, readAnswer, startTestService } from "./helpers.ts";
 import type { Answer, TestService } from "./helpers.ts";
 

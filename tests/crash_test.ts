@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { kvKeys } from "../core/kv_keys.ts";
 import { SANDBOX_CARDS } from "../core/sandbox.ts";
 import type { WebhookRecord } from "../core/store.ts";
-import { startFakeWix } from "./fake_wix.ts";
+import { startFakeWix } from "../core/fake_wix.ts";
 import {
   cardPayment,
   eventually,

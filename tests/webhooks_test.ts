@@ -5,8 +5,8 @@ import { ReasonCode } from "../core/reason_codes.ts";
 import { SANDBOX_CARDS, SANDBOX_DECLINED_REFUND_AMOUNT } from "../core/sandbox.ts";
 import { listTransactionWebhooks } from "../core/store.ts";
 import type { WebhookRecord } from "../core/store.ts";
-import { startFakeWix } from "./fake_wix.ts";
-import type { FakeWix, ReceivedEvent } from "./fake_wix.ts";
+import { startFakeWix } from "../core/fake_wix.ts";
+import type { FakeWix, ReceivedEvent } from "../core/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, startTestService } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 

@@ -4,7 +4,8 @@
  * shape, string amounts), records every event it accepts, and can be told to misbehave: a share
  * of failures (500/503/429), slow answers, dropped connections, or being down for a while.
  *
- * Used by the tests, and by the CLI's `wix`, `demo` and `check` commands.
+ * Used by the tests, and by the CLI's `wix`, `demo` and `check` commands: it lives in `core/`
+ * because the CLI ships it to users; the tests import it from here.
  * @module
  */
 
@@ -365,4 +366,34 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
       await server.shutdown();
     },
   });
+}
+
+/** One readable line for an event, e.g. `transaction tx-1 approved pluginTransactionId=sbx_1`. */
+export function describeEvent(event: ReceivedEvent): string {
+  const p = event.payload;
+  const code = p.reasonCode === undefined
+    ? undefined
+    : `${p.reasonCode}${p.errorCode ? ` ${p.errorCode}` : ""}`;
+  switch (event.kind) {
+    case "transaction": {
+      const pending = p.reasonCode === 5005 || p.reasonCode === 5009;
+      const state = code === undefined
+        ? "approved"
+        : pending
+        ? `pending ${code}`
+        : `declined ${code}`;
+      const id = p.pluginTransactionId ? ` pluginTransactionId=${p.pluginTransactionId}` : "";
+      return `transaction ${event.wixTransactionId} ${state}${id}`;
+    }
+    case "refund": {
+      const origin = p.wixRefundId ? `wixRefundId=${p.wixRefundId}` : "PSP-initiated";
+      return `refund ${event.wixTransactionId} amount=${p.amount} ${
+        code ? `failed ${code}` : "succeeded"
+      } pluginRefundId=${p.pluginRefundId} ${origin}`;
+    }
+    default:
+      return `${event.kind} ${event.wixTransactionId} amount=${p.amount} ${
+        code ? `declined ${code}` : "succeeded"
+      }`;
+  }
 }
