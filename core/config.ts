@@ -10,6 +10,9 @@ import { z } from "zod";
 import { parseDuration, parseDurationList } from "./duration.ts";
 import { VERSION } from "./version.ts";
 
+/** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
+export const DEPLOY_KV = "deploy";
+
 /** How webhooks are driven: KV queues plus a sweeper, the sweeper alone, or detected at start. */
 export type DeliveryMode = "auto" | "queue" | "poll";
 /** Log verbosity. */
@@ -119,10 +122,7 @@ const VARIABLES = {
     schema: url.default("https://www.wixapis.com"),
     example: "https://www.wixapis.com",
   },
-  KV_PATH: {
-    schema: nonEmpty.default("./data/psp.sqlite3"),
-    example: "./data/psp.sqlite3 or :memory:",
-  },
+  KV_PATH: { schema: nonEmpty.optional(), example: "./data/psp.sqlite3, :memory: or deploy" },
   PSP_API_KEY: {
     schema: z.string().min(16, "must be at least 16 characters").optional(),
     example: "<32 random characters, e.g. from `openssl rand -hex 16`>",
@@ -221,7 +221,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     wixAppId: p.WIX_APP_ID,
     wixAppSecret: p.WIX_APP_SECRET,
     wixApiBaseUrl: p.WIX_API_BASE_URL,
-    kvPath: p.KV_PATH,
+    // On Deno Deploy the app's provisioned database; a local file would vanish with the isolate.
+    kvPath: p.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? DEPLOY_KV : "./data/psp.sqlite3"),
     pspApiKey: p.PSP_API_KEY,
     publicBaseUrl: p.PUBLIC_BASE_URL,
     pspName: p.PSP_NAME,

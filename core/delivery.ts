@@ -10,7 +10,7 @@
  * @module
  */
 
-import { atomicRetry } from "./kv.ts";
+import { atomicRetry, isLocalKvFile } from "./kv.ts";
 import { kvKeys } from "./kv_keys.ts";
 import type { Logger } from "./log.ts";
 import type { WebhookQueueMessage } from "./outbox.ts";
@@ -501,7 +501,8 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
 
 /** Whether `kv` supports queues: remote KV and the new Deno Deploy do not (enqueue throws). */
 export async function kvSupportsQueues(kv: Deno.Kv, kvPath: string): Promise<boolean> {
-  if (/^https?:\/\//.test(kvPath) || Deno.env.get("DENO_DEPLOYMENT_ID")) return false;
+  if (!isLocalKvFile(kvPath) && kvPath !== ":memory:") return false;
+  if (Deno.env.get("DENO_DEPLOYMENT_ID")) return false;
   try {
     await kv.enqueue({ type: "probe" });
     return true;

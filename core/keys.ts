@@ -7,6 +7,7 @@
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from "jose";
 import { dirname, join } from "node:path";
 import { ConfigError } from "./config.ts";
+import { isLocalKvFile } from "./kv.ts";
 
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
 
@@ -74,11 +75,11 @@ export async function importRs256PrivateKey(pem: string): Promise<CryptoKey> {
   return await importPKCS8(pem.trim(), "RS256");
 }
 
-/** Where the development key pair lives: beside the KV file, or nowhere for `:memory:`. */
+/** Where the development key pair lives: beside a local KV file, else nowhere (kept in memory). */
 export function devKeyPaths(
   kvPath: string,
 ): { privatePath: string; publicPath: string } | undefined {
-  if (kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return undefined;
+  if (!isLocalKvFile(kvPath)) return undefined;
   const dir = dirname(kvPath);
   return {
     privatePath: join(dir, "dev-wix-private-key.pem"),

@@ -6,12 +6,20 @@
  */
 
 import { dirname } from "node:path";
+import { DEPLOY_KV } from "./config.ts";
 
-/** Opens the KV at `path` (`:memory:`, a file, or a remote URL), creating parent directories. */
+/** False for KV paths that are not a local file: memory, remote, or Deno Deploy's database. */
+export function isLocalKvFile(path: string): boolean {
+  return path !== ":memory:" && path !== DEPLOY_KV && !/^https?:\/\//.test(path);
+}
+
+/**
+ * Opens the KV at `path` (`:memory:`, a file, a remote URL, or `deploy` for the database Deno
+ * Deploy provisions), creating a local file's parent directories.
+ */
 export async function openKv(path: string): Promise<Deno.Kv> {
-  if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
-    await Deno.mkdir(dirname(path), { recursive: true });
-  }
+  if (path === DEPLOY_KV) return await Deno.openKv();
+  if (isLocalKvFile(path)) await Deno.mkdir(dirname(path), { recursive: true });
   return await Deno.openKv(path);
 }
 

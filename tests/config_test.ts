@@ -73,6 +73,15 @@ Deno.test("config: each bad variable gets one line with its name, the problem an
   }
 });
 
+Deno.test("config: on Deno Deploy the KV defaults to the app's provisioned database", () => {
+  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc123" }).kvPath, "deploy");
+  assert.equal(
+    loadConfig({ DENO_DEPLOYMENT_ID: "abc123", KV_PATH: "./x.sqlite3" }).kvPath,
+    "./x.sqlite3",
+  );
+  assert.equal(loadConfig({}).kvPath, "./data/psp.sqlite3");
+});
+
 Deno.test("config: WIX_APP_ID and WIX_APP_SECRET go together", () => {
   assert.throws(
     () => loadConfig({ WIX_APP_ID: "app" }),
