@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../core/config.ts";
-import { PROJECT_ROOT, testKeyPair } from "./helpers.ts";
+import { mainCommand, testKeyPair } from "./helpers.ts";
 
 Deno.test("config: embedded defaults need no variables", () => {
   const config = loadConfig({});
@@ -97,14 +97,7 @@ Deno.test("config: a malformed public key is refused", () => {
 });
 
 async function runMain(env: Record<string, string>) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
-    cwd: PROJECT_ROOT,
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const output = await mainCommand(env).output();
   return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
 }
 

@@ -11,6 +11,8 @@ import type { PemKeyPair } from "../core/keys.ts";
 import { createMemoryLogger } from "../core/log.ts";
 import { signWixRequest } from "../core/wix_signer.ts";
 import type { SignOptions } from "../core/wix_signer.ts";
+import type { TransactionStatus } from "../core/state_machine.ts";
+import type { TransactionRecord } from "../core/store.ts";
 import { startService } from "../main.ts";
 import type { RunningService, StartOptions } from "../main.ts";
 
@@ -175,6 +177,19 @@ export function cardPayment(
 /** The project root (where deno.json is). */
 export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 
+/** `deno run main.ts` as `deno task start` runs it, with only `env` (plus PATH and HOME) set. */
+export function mainCommand(env: Record<string, string>): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    cwd: PROJECT_ROOT,
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
 /** A server started as a child process (`deno run main.ts`), as operators run it. */
 export interface ChildServer {
   process: Deno.ChildProcess;
@@ -192,15 +207,7 @@ export async function spawnServer(
   env: Record<string, string>,
   timeoutMs = 20_000,
 ): Promise<ChildServer> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
-    cwd: PROJECT_ROOT,
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const process = mainCommand(env).spawn();
   const lines: string[] = [];
   const { promise: portFound, resolve: resolvePort } = Promise.withResolvers<number>();
   const reading = (async () => {
@@ -280,4 +287,29 @@ export function fakeWixEnv(
   wix: { url: string; appId: string; appSecret: string },
 ): Record<string, string> {
   return { WIX_API_BASE_URL: wix.url, WIX_APP_ID: wix.appId, WIX_APP_SECRET: wix.appSecret };
+}
+
+/** A stored transaction record for tests that build state directly. */
+export function transactionRecord(
+  status: TransactionStatus,
+  extra: Partial<TransactionRecord> = {},
+): TransactionRecord {
+  const now = Date.now();
+  return {
+    wixTransactionId: "t",
+    pluginTransactionId: "p",
+    status,
+    fingerprint: "f",
+    amount: 1000,
+    currency: "USD",
+    authorizeOnly: false,
+    capturedAmount: 0,
+    refundedAmount: 0,
+    reservedRefundAmount: 0,
+    webhookSeq: 0,
+    history: [],
+    createdAt: now,
+    updatedAt: now,
+    ...extra,
+  };
 }

@@ -6,7 +6,14 @@ import { kvKeys } from "../core/kv_keys.ts";
 import { paymentFingerprint } from "../core/payments.ts";
 import { createTransactionRequest, parseSpiRequest } from "../core/schemas.ts";
 import { signWixRequest } from "../core/wix_signer.ts";
-import { cardPayment, signedPost, spawnServer, startTestService, testKeyPair } from "./helpers.ts";
+import {
+  cardPayment,
+  signedPost,
+  spawnServer,
+  startTestService,
+  testKeyPair,
+  transactionRecord,
+} from "./helpers.ts";
 
 const CONNECT = {
   credentials: { apiKey: "k-1" },
@@ -239,23 +246,15 @@ Deno.test("server: SIGTERM lets an in-flight request finish, then exits 0", asyn
   const parsed = parseSpiRequest(createTransactionRequest, payment);
   assert.ok(parsed.ok);
   const kv = await Deno.openKv(kvPath);
-  const now = Date.now();
-  await kv.set(kvKeys.transaction(payment.wixTransactionId as string), {
-    wixTransactionId: payment.wixTransactionId,
-    status: "processing",
-    claim: { token: "held-by-another-request", at: now },
-    fingerprint: await paymentFingerprint(parsed.data),
-    amount: 1000,
-    currency: "USD",
-    authorizeOnly: false,
-    capturedAmount: 0,
-    refundedAmount: 0,
-    reservedRefundAmount: 0,
-    webhookSeq: 0,
-    history: [],
-    createdAt: now,
-    updatedAt: now,
-  });
+  await kv.set(
+    kvKeys.transaction(payment.wixTransactionId as string),
+    transactionRecord("processing", {
+      wixTransactionId: payment.wixTransactionId as string,
+      pluginTransactionId: undefined,
+      claim: { token: "held-by-another-request", at: Date.now() },
+      fingerprint: await paymentFingerprint(parsed.data),
+    }),
+  );
   kv.close();
   const server = await spawnServer({
     PORT: "0",

@@ -10,7 +10,7 @@ import {
 } from "../core/reason_codes.ts";
 import { checkTransition } from "../core/state_machine.ts";
 import type { TransactionStatus } from "../core/state_machine.ts";
-import type { TransactionRecord } from "../core/store.ts";
+import { transactionRecord } from "./helpers.ts";
 
 const STATUSES: TransactionStatus[] = [
   "processing",
@@ -40,35 +40,15 @@ Deno.test("state machine: final statuses never change; only the listed transitio
   assert.equal(checkTransition("pending", "pending").ok, false);
 });
 
-function tx(status: TransactionStatus, extra: Partial<TransactionRecord> = {}): TransactionRecord {
-  return {
-    wixTransactionId: "t",
-    pluginTransactionId: "p",
-    status,
-    fingerprint: "f",
-    amount: 1000,
-    currency: "USD",
-    authorizeOnly: false,
-    capturedAmount: 0,
-    refundedAmount: 0,
-    reservedRefundAmount: 0,
-    webhookSeq: 0,
-    history: [],
-    createdAt: 0,
-    updatedAt: 0,
-    ...extra,
-  };
-}
-
 Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes owe one event", () => {
   const declined = { kind: "declined" as const, reasonCode: 3012 };
-  assert.deepEqual(planOutcome(tx("approved"), declined, 1, "t", 0), {
+  assert.deepEqual(planOutcome(transactionRecord("approved"), declined, 1, "t", 0), {
     rejected: "a approved transaction cannot become declined",
   });
   assert.ok(
     "rejected" in
       planOutcome(
-        tx("declined", { reason: { reasonCode: 3012 } }),
+        transactionRecord("declined", { reason: { reasonCode: 3012 } }),
         { kind: "approved" },
         1,
         "t",
@@ -76,12 +56,13 @@ Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes
       ),
   );
   assert.ok(
-    "rejected" in planOutcome(tx("approved"), { kind: "pending", reasonCode: 5005 }, 1, "t", 0),
+    "rejected" in
+      planOutcome(transactionRecord("approved"), { kind: "pending", reasonCode: 5005 }, 1, "t", 0),
   );
   assert.ok(
     "rejected" in
       planOutcome(
-        tx("declined", { reason: { reasonCode: 3012 } }),
+        transactionRecord("declined", { reason: { reasonCode: 3012 } }),
         { kind: "declined", reasonCode: 3019 },
         1,
         "t",
@@ -89,15 +70,21 @@ Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes
       ),
   );
   assert.deepEqual(
-    planOutcome(tx("declined", { reason: { reasonCode: 3012 } }), declined, 1, "t", 0),
+    planOutcome(
+      transactionRecord("declined", { reason: { reasonCode: 3012 } }),
+      declined,
+      1,
+      "t",
+      0,
+    ),
     { unchanged: true },
   );
-  assert.deepEqual(planOutcome(tx("captured"), { kind: "approved" }, 1, "t", 0), {
+  assert.deepEqual(planOutcome(transactionRecord("captured"), { kind: "approved" }, 1, "t", 0), {
     unchanged: true,
   });
 
   const approved = planOutcome(
-    tx("pending", { reason: { reasonCode: 5005 } }),
+    transactionRecord("pending", { reason: { reasonCode: 5005 } }),
     { kind: "approved" },
     5,
     "t",
@@ -110,7 +97,7 @@ Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes
   assert.deepEqual(approved.change.events, [{ kind: "transaction", phase: "final" }]);
 
   const authorized = planOutcome(
-    tx("processing", { authorizeOnly: true }),
+    transactionRecord("processing", { authorizeOnly: true }),
     { kind: "approved", pluginTransactionId: "x" },
     5,
     "t",
@@ -126,7 +113,7 @@ Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes
   );
 
   const canceled = planOutcome(
-    tx("awaiting_buyer"),
+    transactionRecord("awaiting_buyer"),
     { kind: "declined", reasonCode: ReasonCode.BUYER_CANCELED },
     5,
     "t",
@@ -136,7 +123,7 @@ Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes
   assert.equal(canceled.change.next.status, "canceled");
 
   const redirect = planOutcome(
-    tx("processing"),
+    transactionRecord("processing"),
     { kind: "redirect", redirectUrl: "https://x" },
     5,
     "t",
