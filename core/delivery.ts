@@ -251,7 +251,9 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
       }
       const siblings = await listTransactionWebhooks(kv, record.wixTransactionId);
       const plan = planDelivery(siblings.map((e) => e.value), record, now);
-      const op = kv.atomic().check(...siblings);
+      // Only the records written are checked (KV allows 100 checks per operation): the ones
+      // merely read are either settled, which is final, or only delay this one.
+      const op = kv.atomic().check(entry);
       if (plan.action === "supersede") {
         supersede(op, record, plan.reason, now);
         return { commit: op, value: undefined };
@@ -264,8 +266,9 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
         return { commit: op, value: undefined };
       }
       for (const earlierId of plan.supersede) {
-        const earlier = siblings.find((e) => e.value.id === earlierId)!.value;
-        supersede(op, earlier, `superseded by ${record.id}, a final transaction event`, now);
+        const earlier = siblings.find((e) => e.value.id === earlierId)!;
+        op.check(earlier);
+        supersede(op, earlier.value, `superseded by ${record.id}, a final transaction event`, now);
       }
       const leased: WebhookRecord = { ...record, lease: { owner, until: now + leaseMs } };
       op.set(kvKeys.webhook(id), leased);

@@ -362,6 +362,28 @@ for (const mode of ["queue", "poll"] as const) {
   });
 }
 
+Deno.test("webhooks: a transaction with 120 partial refunds gets all 121 events, in order", async () => {
+  await withWix("queue", async (t, wix) => {
+    const body = cardPayment({ amount: 12_000 });
+    const id = body.wixTransactionId as string;
+    await t.call(CREATE, body);
+    for (let i = 0; i < 120; i++) {
+      const answer = await t.call("/v1/refund-transaction", {
+        wixTransactionId: id,
+        wixRefundId: `r-${i}`,
+        refundAmount: 100,
+      });
+      assert.equal(answer.body.reasonCode, undefined);
+    }
+    const events = await waitForEvents(wix, id, 121);
+    assert.equal(events[0].kind, "transaction");
+    assert.deepEqual(
+      events.slice(1).map((e) => e.payload.wixRefundId),
+      Array.from({ length: 120 }, (_, i) => `r-${i}`),
+    );
+  });
+});
+
 Deno.test("webhooks: Retry-After on 429 is honoured over a shorter schedule", async () => {
   await withWix("queue", async (t, wix) => {
     wix.setFailureRate(1, [429], 1);
