@@ -519,6 +519,7 @@ Deno.test("checkout page: unknown ids are 404 and unknown choices 400, changing 
 
 Deno.test("abandonment: a redirect payment without a choice is canceled with 3030 after the timeout", async () => {
   await withHarness(async (h) => {
+    const created = Date.now();
     const abandoned = await redirectPayment(h);
     const chosen = await redirectPayment(h);
     const response = await choose(h.t, chosen.path, "approve");
@@ -526,6 +527,10 @@ Deno.test("abandonment: a redirect payment without a choice is canceled with 303
     const [event] = await h.events(abandoned.id, 1);
     assert.equal(event.payload.reasonCode, ReasonCode.BUYER_CANCELED);
     assert.equal(event.payload.errorCode, "BUYER_CANCELED");
+    assert.ok(
+      event.at - created >= 950,
+      `abandoned after ${event.at - created} ms, not before the 1 s timeout`,
+    );
     const late = await choose(h.t, abandoned.path, "approve");
     await late.body?.cancel();
     assert.equal(
@@ -540,7 +545,7 @@ Deno.test("abandonment: a redirect payment without a choice is canceled with 303
       "a payment with a choice is not abandoned",
     );
     assert.deepEqual(codes(h.wix.eventsFor(abandoned.id)), [3030]);
-  }, { REDIRECT_ABANDON_AFTER: "300ms" });
+  }, { REDIRECT_ABANDON_AFTER: "1s" });
 });
 
 Deno.test("readAnswer helper fails loudly on non-JSON", async () => {
