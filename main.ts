@@ -9,7 +9,7 @@ import type { AppDeps } from "./core/app.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import type { Config } from "./core/config.ts";
 import { createWebhookDelivery, kvSupportsQueues } from "./core/delivery.ts";
-import { HttpError, readBodyLimited } from "./core/http.ts";
+import { errorResponse, HttpError, readBodyLimited } from "./core/http.ts";
 import { runDueJobs } from "./core/jobs.ts";
 import type { Job, JobResult } from "./core/jobs.ts";
 import { importWixPublicKeys, loadOrCreateDevKeyPair } from "./core/keys.ts";
@@ -164,13 +164,7 @@ export async function startService(
     onListen: () => {},
     onError: (error) => {
       logger.error("request failed outside the handler", { error });
-      return new Response(
-        JSON.stringify({ error: { code: "internal_error", message: "internal error" } }),
-        {
-          status: 500,
-          headers: { "content-type": "application/json; charset=utf-8" },
-        },
-      );
+      return errorResponse(500, "internal_error", "internal error");
     },
   }, handler);
   const port = server.addr.port;

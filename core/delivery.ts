@@ -14,7 +14,7 @@ import { atomicRetry, isLocalKvFile } from "./kv.ts";
 import { kvKeys } from "./kv_keys.ts";
 import type { Logger } from "./log.ts";
 import type { WebhookQueueMessage } from "./outbox.ts";
-import { listTransactionWebhooks } from "./store.ts";
+import { getWebhooks, listTransactionWebhooks } from "./store.ts";
 import type { WebhookAttempt, WebhookRecord } from "./store.ts";
 
 /** What delivery needs from the configuration. */
@@ -482,13 +482,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
       for await (const entry of kv.list({ prefix: kvKeys.webhookDeadPrefix() }, { limit })) {
         ids.push(entry.key[1] as string);
       }
-      const records: WebhookRecord[] = [];
-      for (let i = 0; i < ids.length; i += 10) {
-        const batch = await kv.getMany<WebhookRecord[]>(
-          ids.slice(i, i + 10).map((id) => kvKeys.webhook(id)),
-        );
-        for (const entry of batch) if (entry.value) records.push(entry.value);
-      }
+      const records = (await getWebhooks(kv, ids)).map((entry) => entry.value);
       return records.sort((a, b) => (a.deadAt ?? 0) - (b.deadAt ?? 0));
     },
     async stop() {

@@ -177,6 +177,14 @@ export async function listTransactionWebhooks(
   ) {
     ids.push(entry.value);
   }
+  return (await getWebhooks(kv, ids)).sort((a, b) => a.value.seq - b.value.seq);
+}
+
+/** Reads webhook records by id (10 per `getMany`, its limit), skipping ids that are gone. */
+export async function getWebhooks(
+  kv: Deno.Kv,
+  ids: string[],
+): Promise<Deno.KvEntry<WebhookRecord>[]> {
   const entries: Deno.KvEntry<WebhookRecord>[] = [];
   for (let i = 0; i < ids.length; i += 10) {
     const batch = await kv.getMany<WebhookRecord[]>(
@@ -184,7 +192,7 @@ export async function listTransactionWebhooks(
     );
     for (const entry of batch) if (entry.value) entries.push(entry as Deno.KvEntry<WebhookRecord>);
   }
-  return entries.sort((a, b) => a.value.seq - b.value.seq);
+  return entries;
 }
 
 /** Reads a merchant. */
