@@ -8,7 +8,7 @@
  */
 
 import { kvKeys } from "./kv_keys.ts";
-import type { Decline } from "./processor.ts";
+import type { CardDetails, CredentialsOnFile, Decline } from "./processor.ts";
 
 /** A scheduled job. */
 export type Job =
@@ -17,7 +17,9 @@ export type Job =
     kind: "payment_outcome";
     id: string;
     wixTransactionId: string;
-    outcome: { kind: "approved" } | ({ kind: "declined" } & Decline);
+    outcome:
+      | { kind: "approved"; cardDetails?: CardDetails; credentialsOnFile?: CredentialsOnFile }
+      | ({ kind: "declined" } & Decline);
   }
   /** Cancel a redirect payment whose buyer never chose (3030). */
   | { kind: "abandon_redirect"; id: string; wixTransactionId: string };

@@ -65,4 +65,9 @@ export const kvKeys = {
     wixTransactionId,
   ],
   sandboxCheckout: (checkoutId: string): Deno.KvKey => ["sandbox", "checkout", checkoutId],
+  /** A credential the sandbox stored for recurring charges, by its kind and reference. */
+  sandboxStoredCredential: (
+    kind: "token" | "networkTransactionId",
+    reference: string,
+  ): Deno.KvKey => ["sandbox", "stored_credential", kind, reference],
 } as const;

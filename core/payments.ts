@@ -27,12 +27,14 @@ import {
   transactionResponse,
 } from "./messages.ts";
 import type { Outbox } from "./outbox.ts";
+import { paymentMethodOf } from "./payment_methods.ts";
 import type {
   CardDetails,
   ConnectOutcome,
   CredentialsOnFile,
   Decline,
   OperationOutcome,
+  PaymentInput,
   PaymentOutcome,
   PaymentProcessor,
 } from "./processor.ts";
@@ -150,6 +152,15 @@ const BUSY = Symbol("busy");
 type Busy = typeof BUSY;
 type ClaimStep<S, C> = { settled: S } | { claimed: C };
 
+/** How the payment was made, beyond its method: shown to operators. */
+function paymentTypeOf(request: CreateTransactionRequest): TransactionRecord["paymentType"] {
+  if (request.offSession) return "off_session";
+  if (request.moto) return "moto";
+  if (request.setupCredentialsOnFile) return "credentials_setup";
+  if (request.paymentMethodData?.reference) return "stored_credential";
+  return undefined;
+}
+
 /** The BIN and last four of the request's card or wallet PAN, if any. */
 export function cardDetailsOf(request: CreateTransactionRequest): CardDetails | undefined {
   const pan = request.paymentMethodData?.card?.number ?? request.paymentMethodData?.googlePay?.pan;
@@ -158,7 +169,9 @@ export function cardDetailsOf(request: CreateTransactionRequest): CardDetails | 
 
 /**
  * A hash of what makes two Create Transaction requests "the same payment": amount, currency,
- * method, capture mode and card identity (BIN, last four, expiry: never the full number).
+ * method, capture mode, card identity (BIN, last four, expiry: never the full number) and the
+ * payment type (installments, MOTO, off-session, set-up, stored credential). The payment-type
+ * part is hashed only when present, so a plain payment keeps the hash it always had.
  */
 export async function paymentFingerprint(request: CreateTransactionRequest): Promise<string> {
   const data = request.paymentMethodData;
@@ -167,6 +180,15 @@ export async function paymentFingerprint(request: CreateTransactionRequest): Pro
     : data?.googlePay
     ? [data.googlePay.expirationMonth, data.googlePay.expirationYear]
     : [];
+  const type = {
+    installments: (request.installments ?? 1) > 1 ? request.installments : undefined,
+    moto: request.moto || undefined,
+    offSession: request.offSession || undefined,
+    setup: request.setupCredentialsOnFile ? true : undefined,
+    stored: data?.reference?.token ?? data?.card?.networkTransactionId,
+    issuerBank: data?.ideal?.issuerBank,
+  };
+  const typed = Object.values(type).some((value) => value !== undefined);
   return await sha256Hex(JSON.stringify([
     request.order.description.totalAmount,
     request.order.description.currency,
@@ -174,7 +196,29 @@ export async function paymentFingerprint(request: CreateTransactionRequest): Pro
     request.authorizeOnly,
     cardDetailsOf(request) ?? null,
     ...card,
+    ...(typed ? [type] : []),
   ]));
+}
+
+/** The processor's input for a claimed transaction. */
+function paymentInput(request: CreateTransactionRequest, tx: TransactionRecord): PaymentInput {
+  return {
+    wixTransactionId: tx.wixTransactionId,
+    wixMerchantId: request.wixMerchantId,
+    merchantCredentials: request.merchantCredentials,
+    amount: tx.amount,
+    currency: tx.currency,
+    authorizeOnly: tx.authorizeOnly,
+    method: paymentMethodOf(request),
+    installments: tx.installments ?? 1,
+    moto: request.moto ?? false,
+    offSession: request.offSession ?? false,
+    scaRequested: request.scaRequested ?? false,
+    setupCredentialsOnFile: request.setupCredentialsOnFile
+      ? { offSession: request.setupCredentialsOnFile.offSession ?? false }
+      : undefined,
+    request,
+  };
 }
 
 function conflict(what: string): HttpError {
@@ -497,6 +541,8 @@ export function createPayments(options: PaymentsOptions): Payments {
       authorizeOnly: request.authorizeOnly,
       paymentMethod: request.paymentMethod,
       card: cardDetailsOf(request),
+      installments: Math.max(request.installments ?? 1, 1),
+      paymentType: paymentTypeOf(request),
       returnUrls: request.order.returnUrls,
       order: {
         id: request.order.id,
@@ -555,14 +601,7 @@ export function createPayments(options: PaymentsOptions): Payments {
       const outcome = await callProcessor(
         "createPayment",
         { wixTransactionId: id },
-        () =>
-          processor.createPayment({
-            wixTransactionId: id,
-            amount: step.claimed.amount,
-            currency: step.claimed.currency,
-            authorizeOnly: step.claimed.authorizeOnly,
-            request,
-          }),
+        () => processor.createPayment(paymentInput(request, step.claimed)),
         validatePaymentOutcome,
         () =>
           releaseClaim<TransactionRecord>(

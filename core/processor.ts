@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { PaymentMethodInput } from "./payment_methods.ts";
 import type { PendingReasonCode } from "./reason_codes.ts";
 import type { CreateTransactionRequest } from "./schemas.ts";
 
@@ -57,13 +58,34 @@ export type ConnectOutcome =
   }
   | ({ kind: "declined" } & Decline);
 
-/** Create Transaction input: the parsed request with amount and currency pulled out. */
+/**
+ * Create Transaction input: what to charge, with what, and how. The fields below are read from
+ * the request by the service; `request` holds the rest (order lines, addresses, buyer).
+ */
 export interface PaymentInput {
   wixTransactionId: string;
+  wixMerchantId?: string;
+  /** The `credentials` the merchant's Connect Account returned, echoed by Wix. */
+  merchantCredentials: Record<string, string>;
   /** Total in minor units. */
   amount: number;
   currency: string;
+  /** Authorize only; Wix captures or voids later. */
   authorizeOnly: boolean;
+  method: PaymentMethodInput;
+  /** Number of installments; 1 when the request asks for none. */
+  installments: number;
+  /** Mail or telephone order: the buyer is not present, so never redirect them. */
+  moto: boolean;
+  /** Merchant-initiated charge of a stored credential: the buyer is not present either. */
+  offSession: boolean;
+  /** Wix asks for strong customer authentication (3-D Secure) of the buyer. */
+  scaRequested: boolean;
+  /**
+   * Wix asks to store the means of payment for later charges; an approval must then carry
+   * `credentialsOnFile`. `offSession` says whether those charges will be merchant-initiated.
+   */
+  setupCredentialsOnFile?: { offSession: boolean };
   request: CreateTransactionRequest;
 }
 

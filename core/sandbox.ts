@@ -10,10 +10,14 @@
 import { newJobId, scheduleJob } from "./jobs.ts";
 import type { Job } from "./jobs.ts";
 import { kvKeys } from "./kv_keys.ts";
+import { canonicalMethodId, methodName } from "./payment_methods.ts";
 import type {
   CaptureVoidInput,
+  CardDetails,
   ConnectAccountInput,
   ConnectOutcome,
+  CredentialsOnFile,
+  Decline,
   OperationOutcome,
   PaymentInput,
   PaymentOutcome,
@@ -29,7 +33,10 @@ import {
 } from "./reason_codes.ts";
 import { sha256Hex } from "./verify.ts";
 
-/** The sandbox's test cards. Any other Luhn-valid card is approved. */
+/**
+ * The sandbox's test card numbers. The same table decides card and Google Pay payments by
+ * PAN; any other Luhn-valid number is approved.
+ */
 export const SANDBOX_CARDS = {
   approved: "4111111111111111",
   insufficientFunds: "4000000000000002",
@@ -39,11 +46,35 @@ export const SANDBOX_CARDS = {
   declineWithAmountAsCode: "4000000000009995",
   pendingThenApproved: "4000000000005005",
   pendingThenDeclined: "4000000000005001",
+  /**
+   * Asks for 3-D Secure on the checkout page, unless the buyer is not there (MOTO, off-session)
+   * or Google Pay already authenticated it (CRYPTOGRAM_3DS).
+   */
   threeDSecure: "4000000000003220",
 } as const;
 
 /** A refund of exactly this many minor units is declined with 3025 (to exercise failed refunds). */
 export const SANDBOX_DECLINED_REFUND_AMOUNT = 3025;
+
+/** Installment counts the sandbox offers on card payments; others are declined with 3034. */
+export const SANDBOX_INSTALLMENTS: readonly number[] = [1, 2, 3, 6, 12];
+
+/**
+ * Merchant settings of the sandbox, given as Connect Account credentials (which Wix echoes in
+ * every Create Transaction as `merchantCredentials`).
+ */
+export const SANDBOX_SETTINGS = {
+  /** Comma-separated `paymentMethod` ids the merchant accepts (absent: all); others get 1012. */
+  paymentMethods: "paymentMethods",
+  /**
+   * How a stored-credential set-up is answered: `token` (default) returns
+   * `paymentMethodReference.token`; `networkTransactionId` returns `cardReference`.
+   */
+  storedCredentials: "storedCredentials",
+} as const;
+
+const STORED_CREDENTIAL_KINDS = ["token", "networkTransactionId"] as const;
+type StoredCredentialKind = (typeof STORED_CREDENTIAL_KINDS)[number];
 
 /** What the sandbox needs. */
 export interface SandboxOptions {
@@ -58,6 +89,26 @@ export interface SandboxOptions {
 export interface SandboxCheckout {
   checkoutId: string;
   wixTransactionId: string;
+  createdAt: number;
+  /** What the buyer does there: authenticate a card, or pay with a hosted-page method. */
+  kind: "threeDSecure" | "hostedPage";
+  /** The means of payment shown, e.g. "PayPal", "iDEAL (ING)", "Card ending 3220". */
+  method: string;
+  /** What an approval reports: the wallet's funding card and the stored credential, if any. */
+  approval: { cardDetails?: CardDetails; credentialsOnFile?: CredentialsOnFile };
+}
+
+/**
+ * A card stored for later charges: its reference, owner and expiry, never the number. Written
+ * when the set-up is decided; the reference is secret until an approval reports it to Wix.
+ */
+export interface SandboxStoredCredential {
+  wixMerchantId: string;
+  bin: string;
+  lastFour: string;
+  expirationYear: number;
+  expirationMonth: number;
+  setupTransactionId: string;
   createdAt: number;
 }
 
@@ -82,20 +133,65 @@ export function isExpired(year: number, month: number, now: Date): boolean {
   return fullYear * 12 + (month - 1) < current;
 }
 
-function declined(
-  pluginTransactionId: string,
-  name: Parameters<typeof reason>[0],
-  message?: string,
-): PaymentOutcome {
-  return { kind: "declined", pluginTransactionId, ...reason(name, message) };
-}
-
-/** A checkout id: 24 random bytes, unguessable. */
-function newCheckoutId(): string {
-  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
+/** `count` random bytes in base64url: unguessable ids. */
+function randomId(count: number): string {
+  return crypto.getRandomValues(new Uint8Array(count)).toBase64({
     alphabet: "base64url",
     omitPadding: true,
   });
+}
+
+/** A network transaction id in the networks' shape: 15 digits. */
+function newNetworkTransactionId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(15)), (byte) => byte % 10).join("");
+}
+
+/**
+ * Why the merchant's configuration or the sandbox's abilities refuse a payment before any card
+ * rule applies, if they do: a method the merchant does not accept (1012), installments the
+ * sandbox does not offer (3034), or a payment type the method cannot do (3002).
+ */
+export function configurationRefusal(input: PaymentInput): Decline | undefined {
+  const { method } = input;
+  const accepted = input.merchantCredentials[SANDBOX_SETTINGS.paymentMethods]
+    ?.split(",").map((id) => canonicalMethodId(id.trim())).filter((id) => id !== "");
+  if (accepted && !accepted.includes(canonicalMethodId(method.methodId))) {
+    return reason(
+      "PAYMENT_METHOD_NOT_AVAILABLE",
+      `${methodName(method.methodId)} is not enabled for this merchant account`,
+    );
+  }
+  const isCard = method.type === "card" || method.type === "storedToken";
+  if (input.installments > 1 && !isCard) {
+    return reason("INSTALLMENTS_FAILED", "installments are offered on card payments only");
+  }
+  if (!SANDBOX_INSTALLMENTS.includes(input.installments)) {
+    return reason(
+      "INSTALLMENTS_FAILED",
+      `${input.installments} installments are not offered (the sandbox offers ${
+        SANDBOX_INSTALLMENTS.filter((count) => count > 1).join(", ")
+      })`,
+    );
+  }
+  if (input.setupCredentialsOnFile && method.type !== "card") {
+    return reason(
+      "TRANSACTION_TYPE_NOT_SUPPORTED",
+      "only cards can be stored for later charges; wallets and hosted pages take single payments",
+    );
+  }
+  if (input.moto && !isCard) {
+    return reason("TRANSACTION_TYPE_NOT_SUPPORTED", "mail and telephone orders are card payments");
+  }
+  return undefined;
+}
+
+/** The decline of a stored credential that is unknown, or not the merchant's. */
+function unknownCredential(what: string): Decline {
+  return reason(
+    "INVALID_ACCOUNT",
+    `the ${what} is not a stored credential of this merchant`,
+    "UNKNOWN_STORED_CREDENTIAL",
+  );
 }
 
 /** Creates the sandbox processor, plus its checkout lookup for the sandbox page. */
@@ -104,28 +200,47 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
 } {
   const { kv } = options;
 
-  /** Decides a payment; may add a scheduled final outcome or a checkout session to `op`. */
-  function decide(input: PaymentInput, op: Deno.AtomicOperation, now: number): PaymentOutcome {
-    const pluginTransactionId = `sbx_${crypto.randomUUID()}`;
-    const { request } = input;
-    const data = request.paymentMethodData;
-    const card = data?.card
-      ? { pan: data.card.number, year: data.card.year, month: data.card.month, wallet: false }
-      : data?.googlePay
-      ? {
-        pan: data.googlePay.pan,
-        year: data.googlePay.expirationYear,
-        month: data.googlePay.expirationMonth,
-        wallet: true,
-      }
-      : undefined;
+  /** The stored credential `reference`, if it exists and belongs to `wixMerchantId`. */
+  async function findStoredCredential(
+    kind: StoredCredentialKind,
+    reference: string,
+    wixMerchantId: string | undefined,
+  ): Promise<SandboxStoredCredential | undefined> {
+    if (reference.length > 200) return undefined;
+    const stored = (await kv.get<SandboxStoredCredential>(
+      kvKeys.sandboxStoredCredential(kind, reference),
+    )).value;
+    // Another merchant's credential is answered exactly like an unknown one.
+    return stored && stored.wixMerchantId === wixMerchantId ? stored : undefined;
+  }
 
-    const redirect = (): PaymentOutcome => {
-      const checkoutId = newCheckoutId();
+  /** Decides a payment; may add a scheduled outcome, a checkout or a stored card to `op`. */
+  async function decide(
+    input: PaymentInput,
+    op: Deno.AtomicOperation,
+    now: number,
+  ): Promise<PaymentOutcome> {
+    const pluginTransactionId = `sbx_${crypto.randomUUID()}`;
+    const decline = (refusal: Decline): PaymentOutcome => ({
+      kind: "declined",
+      pluginTransactionId,
+      ...refusal,
+    });
+    const { method } = input;
+
+    const redirect = (
+      kind: SandboxCheckout["kind"],
+      shown: string,
+      approval: SandboxCheckout["approval"] = {},
+    ): PaymentOutcome => {
+      const checkoutId = randomId(24);
       const checkout: SandboxCheckout = {
         checkoutId,
         wixTransactionId: input.wixTransactionId,
         createdAt: now,
+        kind,
+        method: shown,
+        approval,
       };
       op.set(kvKeys.sandboxCheckout(checkoutId), checkout);
       return {
@@ -147,66 +262,130 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
       return { kind: "pending", pluginTransactionId, reasonCode: ReasonCode.PENDING_FRAUD_REVIEW };
     };
 
-    if (!card) {
-      // A recurring charge with a stored token is approved; anything else is a hosted page.
-      if (data?.reference) return { kind: "approved", pluginTransactionId };
-      return redirect();
+    const refusal = configurationRefusal(input);
+    if (refusal) return decline(refusal);
+
+    if (method.type === "hostedPage") {
+      const bank = method.issuerBank ? ` (${method.issuerBank})` : "";
+      return redirect("hostedPage", `${methodName(method.methodId)}${bank}`);
     }
+    if (method.type === "storedToken") {
+      const stored = await findStoredCredential("token", method.token, input.wixMerchantId);
+      if (!stored) return decline(unknownCredential("payment method token"));
+      if (isExpired(stored.expirationYear, stored.expirationMonth, new Date(now))) {
+        return decline(reason("EXPIRED_PAYMENT_SOURCE", "the stored card has expired"));
+      }
+      return { kind: "approved", pluginTransactionId };
+    }
+
+    const card = method.type === "card"
+      ? { pan: method.card.number, year: method.card.year, month: method.card.month }
+      : { pan: method.pan, year: method.expirationYear, month: method.expirationMonth };
+    const details: CardDetails = { bin: card.pan.slice(0, 6), lastFour: card.pan.slice(-4) };
+    if (method.type === "card" && method.networkTransactionId !== undefined) {
+      const stored = await findStoredCredential(
+        "networkTransactionId",
+        method.networkTransactionId,
+        input.wixMerchantId,
+      );
+      if (!stored || stored.bin !== details.bin || stored.lastFour !== details.lastFour) {
+        return decline(unknownCredential("network transaction id"));
+      }
+    }
+
+    // The buyer must be there to authenticate; a cryptogram means Google Pay already did.
+    const threeDSecure = !input.moto && !input.offSession &&
+      !(method.type === "googlePay" && method.authenticationMethod === "CRYPTOGRAM_3DS") &&
+      (card.pan === SANDBOX_CARDS.threeDSecure || input.scaRequested);
+    /** What an approval reports; storing the card for a set-up happens here, once. */
+    const approval = (): SandboxCheckout["approval"] => ({
+      // Wallets report the funding card (spec §6.2 item 5); BIN and last four only.
+      cardDetails: method.type === "googlePay" ? details : undefined,
+      credentialsOnFile: input.setupCredentialsOnFile
+        ? storeCredential(op, input, card, details, threeDSecure, now)
+        : undefined,
+    });
+
     if (isExpired(card.year, card.month, new Date(now))) {
-      return declined(pluginTransactionId, "CARD_EXPIRED");
+      return decline(reason("CARD_EXPIRED"));
     }
     switch (card.pan) {
       case SANDBOX_CARDS.insufficientFunds:
-        return declined(pluginTransactionId, "INSUFFICIENT_FUNDS");
+        return decline(reason("INSUFFICIENT_FUNDS"));
       case SANDBOX_CARDS.expired:
-        return declined(pluginTransactionId, "CARD_EXPIRED");
+        return decline(reason("CARD_EXPIRED"));
       case SANDBOX_CARDS.invalidCvv:
-        return declined(pluginTransactionId, "INVALID_CVV");
+        return decline(reason("INVALID_CVV"));
       case SANDBOX_CARDS.declineWithAmountAsCode: {
         const code = input.amount;
         if (isPaymentDeclineCode(code) && !isPendingCode(code)) {
           const info = reasonInfo(code)!;
-          return {
-            kind: "declined",
-            pluginTransactionId,
+          return decline({
             reasonCode: code,
             errorCode: "SANDBOX_DECLINE",
             errorMessage: info.message,
-          };
+          });
         }
-        return declined(pluginTransactionId, "GENERAL_BANK_DECLINE");
+        return decline(reason("GENERAL_BANK_DECLINE"));
       }
       case SANDBOX_CARDS.pendingThenApproved:
-        return pendingThen({ kind: "approved" });
+        return pendingThen({ kind: "approved", ...approval() });
       case SANDBOX_CARDS.pendingThenDeclined:
         return pendingThen({ kind: "declined", ...reason("RISK_MANAGEMENT_DECLINED") });
-      case SANDBOX_CARDS.threeDSecure:
-        // A mail or telephone order cannot do 3-D Secure: answer with a final state (spec §6.2).
-        if (!request.moto) return redirect();
     }
-    if (!luhnValid(card.pan)) return declined(pluginTransactionId, "INVALID_CARD_NUMBER");
-    return {
-      kind: "approved",
-      pluginTransactionId,
-      // Wallets report the funding card (spec §6.2 item 5); BIN and last four only.
-      cardDetails: card.wallet
-        ? { bin: card.pan.slice(0, 6), lastFour: card.pan.slice(-4) }
-        : undefined,
-      credentialsOnFile: request.setupCredentialsOnFile
-        ? { cardReference: { networkTransactionId: `sbx_nti_${crypto.randomUUID()}` } }
-        : undefined,
+    if (!luhnValid(card.pan)) return decline(reason("INVALID_CARD_NUMBER"));
+    if (threeDSecure) {
+      const shown = method.type === "googlePay"
+        ? `Google Pay, card ending ${details.lastFour}`
+        : `Card ending ${details.lastFour}`;
+      return redirect("threeDSecure", shown, approval());
+    }
+    return { kind: "approved", pluginTransactionId, ...approval() };
+  }
+
+  /**
+   * Stores the card of a set-up under a new reference, in the decision's atomic operation, and
+   * returns the `credentialsOnFile` that an approval reports (spec §6.2 item 6).
+   */
+  function storeCredential(
+    op: Deno.AtomicOperation,
+    input: PaymentInput,
+    card: { year: number; month: number },
+    details: CardDetails,
+    threeDSecure: boolean,
+    now: number,
+  ): CredentialsOnFile {
+    const stored: SandboxStoredCredential = {
+      wixMerchantId: input.wixMerchantId ?? "",
+      ...details,
+      expirationYear: card.year,
+      expirationMonth: card.month,
+      setupTransactionId: input.wixTransactionId,
+      createdAt: now,
     };
+    if (input.merchantCredentials[SANDBOX_SETTINGS.storedCredentials] === "networkTransactionId") {
+      const networkTransactionId = newNetworkTransactionId();
+      op.set(kvKeys.sandboxStoredCredential("networkTransactionId", networkTransactionId), stored);
+      return {
+        cardReference: threeDSecure
+          ? { networkTransactionId, dsTransactionId: crypto.randomUUID() }
+          : { networkTransactionId },
+      };
+    }
+    const token = `sbx_tok_${randomId(18)}`;
+    op.set(kvKeys.sandboxStoredCredential("token", token), stored);
+    return { paymentMethodReference: { token } };
   }
 
   /** Runs an operation once per ledger key; a repeat returns the first result. */
   async function once<T>(
     key: Deno.KvKey,
-    decideAndWrite: (op: Deno.AtomicOperation) => T,
+    decideAndWrite: (op: Deno.AtomicOperation) => T | Promise<T>,
   ): Promise<T> {
     const existing = await kv.get<{ outcome: T }>(key);
     if (existing.value) return existing.value.outcome;
     const op = kv.atomic().check({ key, versionstamp: null });
-    const outcome = decideAndWrite(op);
+    const outcome = await decideAndWrite(op);
     op.set(key, { outcome, at: Date.now() });
     const result = await op.commit();
     if (result.ok) return outcome;
@@ -217,13 +396,9 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
     name: "sandbox",
 
     async connectAccount(input: ConnectAccountInput): Promise<ConnectOutcome> {
+      const problem = settingsProblem(input.credentials);
+      if (problem) return { kind: "declined", ...reason("MERCHANT_ACCOUNT_INVALID", problem) };
       const apiKey = input.credentials.apiKey;
-      if (!apiKey || apiKey.trim() === "") {
-        return {
-          kind: "declined",
-          ...reason("MERCHANT_ACCOUNT_INVALID", "credentials.apiKey is required"),
-        };
-      }
       // Stable per site and account: the same site connecting the same account gets the same id.
       const accountId = `sbx_acct_${
         (await sha256Hex(`${input.wixMerchantId}\n${apiKey}`)).slice(0, 24)
@@ -270,7 +445,39 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
 
     async findCheckout(checkoutId: string): Promise<SandboxCheckout | null> {
       if (!/^[A-Za-z0-9_-]{32}$/.test(checkoutId)) return null;
-      return (await kv.get<SandboxCheckout>(kvKeys.sandboxCheckout(checkoutId))).value;
+      const checkout = (await kv.get<Partial<SandboxCheckout>>(kvKeys.sandboxCheckout(checkoutId)))
+        .value;
+      if (!checkout) return null;
+      // Checkouts written before methods were shown were all 3-D Secure card checkouts.
+      return {
+        checkoutId,
+        wixTransactionId: checkout.wixTransactionId!,
+        createdAt: checkout.createdAt!,
+        kind: checkout.kind ?? "threeDSecure",
+        method: checkout.method ?? "Card",
+        approval: checkout.approval ?? {},
+      };
     },
   };
+}
+
+/** What is wrong with a merchant's sandbox credentials and settings, if anything. */
+function settingsProblem(credentials: Record<string, string>): string | undefined {
+  if (!credentials.apiKey || credentials.apiKey.trim() === "") {
+    return "credentials.apiKey is required";
+  }
+  const kind = credentials[SANDBOX_SETTINGS.storedCredentials];
+  if (kind !== undefined && !(STORED_CREDENTIAL_KINDS as readonly string[]).includes(kind)) {
+    return `credentials.${SANDBOX_SETTINGS.storedCredentials} must be ${
+      STORED_CREDENTIAL_KINDS.join(" or ")
+    }`;
+  }
+  const methods = credentials[SANDBOX_SETTINGS.paymentMethods];
+  if (
+    methods !== undefined &&
+    !/^\s*[A-Za-z0-9_.-]{1,100}(\s*,\s*[A-Za-z0-9_.-]{1,100})*\s*$/.test(methods)
+  ) {
+    return `credentials.${SANDBOX_SETTINGS.paymentMethods} must be a comma-separated list of paymentMethod ids`;
+  }
+  return undefined;
 }

@@ -8,25 +8,45 @@
 import { formatAmount } from "./currencies.ts";
 import type { AppliedOutcome } from "./payments.ts";
 import { reason } from "./reason_codes.ts";
+import type { SandboxCheckout } from "./sandbox.ts";
 import type { TransactionRecord } from "./store.ts";
 
 /** The buyer's three choices. */
 export const CHECKOUT_CHOICES = ["approve", "fail", "cancel"] as const;
 export type CheckoutChoice = (typeof CHECKOUT_CHOICES)[number];
 
-/** The outcome each choice applies: approved, declined 3004, or canceled 3030. */
-export function checkoutOutcome(choice: CheckoutChoice): AppliedOutcome {
+/**
+ * The outcome a choice applies: an approval with what the processor decided it reports (the
+ * wallet's card, the stored credential), a decline (3004 for failed 3-D Secure, 3000 on a
+ * hosted page), or a cancellation (3030).
+ */
+export function checkoutOutcome(checkout: SandboxCheckout, choice: CheckoutChoice): AppliedOutcome {
   switch (choice) {
     case "approve":
-      return { kind: "approved" };
+      return { kind: "approved", ...checkout.approval };
     case "fail":
-      return {
-        kind: "declined",
-        ...reason("THREE_D_SECURE_FAILED", "The buyer failed 3-D Secure authentication"),
-      };
+      return checkout.kind === "threeDSecure"
+        ? {
+          kind: "declined",
+          ...reason("THREE_D_SECURE_FAILED", "The buyer failed 3-D Secure authentication"),
+        }
+        : {
+          kind: "declined",
+          ...reason(
+            "GENERAL_BANK_DECLINE",
+            `The payment was declined on the ${checkout.method} page`,
+          ),
+        };
     case "cancel":
       return { kind: "declined", ...reason("BUYER_CANCELED", "The buyer canceled the payment") };
   }
+}
+
+/** The three buttons' labels for a checkout. */
+function choiceLabels(checkout: SandboxCheckout): Record<CheckoutChoice, string> {
+  return checkout.kind === "threeDSecure"
+    ? { approve: "Authenticate and pay", fail: "Fail authentication", cancel: "Cancel" }
+    : { approve: `Pay with ${checkout.method}`, fail: "Decline the payment", cancel: "Cancel" };
 }
 
 /** Where the buyer goes for the transaction's state: the order's matching return URL, if safe. */
@@ -71,6 +91,7 @@ button:focus-visible,a:focus-visible{outline:3px solid #ffb800;outline-offset:2p
 /** What the page needs to show. */
 export interface CheckoutPageView {
   merchantName: string;
+  checkout: SandboxCheckout;
   tx: TransactionRecord;
 }
 
@@ -85,7 +106,7 @@ const STATUS_TEXT: Partial<Record<TransactionRecord["status"], string>> = {
 };
 
 /** The checkout page: the order, and the three choices while the buyer has not chosen. */
-export function renderCheckoutPage({ merchantName, tx }: CheckoutPageView): string {
+export function renderCheckoutPage({ merchantName, checkout, tx }: CheckoutPageView): string {
   const money = (minor: number) => escapeHtml(formatAmount(minor, tx.currency));
   const rows = (tx.order?.items ?? []).map((item) =>
     `<tr><td>${escapeHtml(item.name)}</td><td class="num">${item.quantity}</td><td class="num">${
@@ -94,10 +115,13 @@ export function renderCheckoutPage({ merchantName, tx }: CheckoutPageView): stri
   ).join("");
   let action: string;
   if (tx.status === "awaiting_buyer") {
+    const labels = choiceLabels(checkout);
     action = `<form method="post">
-  <button class="primary" type="submit" name="choice" value="approve">Authenticate and pay</button>
-  <button type="submit" name="choice" value="fail">Fail authentication</button>
-  <button type="submit" name="choice" value="cancel">Cancel</button>
+  <button class="primary" type="submit" name="choice" value="approve">${
+      escapeHtml(labels.approve)
+    }</button>
+  <button type="submit" name="choice" value="fail">${escapeHtml(labels.fail)}</button>
+  <button type="submit" name="choice" value="cancel">${escapeHtml(labels.cancel)}</button>
 </form>`;
   } else {
     const text = STATUS_TEXT[tx.status] ?? `Payment ${tx.status}.`;
@@ -117,8 +141,13 @@ export function renderCheckoutPage({ merchantName, tx }: CheckoutPageView): stri
 </head>
 <body>
 <main>
-<p class="sandbox"><strong>Sandbox.</strong> No real money moves. This page stands in for 3-D Secure or a hosted payment page.</p>
+<p class="sandbox"><strong>Sandbox.</strong> No real money moves. This page stands in for ${
+    checkout.kind === "threeDSecure" ? "3-D Secure" : "the payment method's own page"
+  }.</p>
 <h1>Pay ${escapeHtml(merchantName)}</h1>
+<p class="method">Paying with <strong>${escapeHtml(checkout.method)}</strong>${
+    checkout.kind === "threeDSecure" ? " (3-D Secure authentication)" : ""
+  }${tx.installments && tx.installments > 1 ? ` in ${tx.installments} installments` : ""}</p>
 <table>
 <caption>Order ${escapeHtml(tx.order?.id ?? tx.wixTransactionId)}</caption>
 <thead><tr><th scope="col">Item</th><th scope="col" class="num">Qty</th><th scope="col" class="num">Price</th></tr></thead>

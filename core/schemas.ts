@@ -11,6 +11,11 @@
 
 import { z } from "zod";
 import { HttpError, parseJsonBody } from "./http.ts";
+import {
+  canonicalMethodId,
+  DATA_KEYS_BY_METHOD,
+  GOOGLE_PAY_AUTHENTICATION_METHODS,
+} from "./payment_methods.ts";
 import { isPaymentDeclineCode, isPendingCode, ReasonCode } from "./reason_codes.ts";
 
 type ReasonTag = { reasonCode: number };
@@ -66,7 +71,10 @@ const googlePay = z.object({
   pan: digits(12, 19),
   expirationYear: integer(0, 9999),
   expirationMonth: integer(1, 12),
-  authenticationMethod: z.string().optional(),
+  authenticationMethod: z.enum(
+    GOOGLE_PAY_AUTHENTICATION_METHODS,
+    `must be one of ${GOOGLE_PAY_AUTHENTICATION_METHODS.join(", ")}`,
+  ).optional(),
   cryptogram: z.string().optional(),
   eci: z.string().optional(),
   accountVerified: z.boolean().optional(),
@@ -116,7 +124,12 @@ export const createTransactionRequest = z.object({
     card: card.optional(),
     googlePay: googlePay.optional(),
     reference: z.object({ token: z.string().min(1, "must not be empty") }).optional(),
-    ideal: z.object({ issuerBank: z.string().optional() }).optional(),
+    ideal: z.object({
+      issuerBank: z.string().regex(
+        /^[A-Z][A-Z0-9_]{0,49}$/,
+        "must be an upper-case bank id such as ING or ABN_AMRO",
+      ).optional(),
+    }).optional(),
   }).optional(),
   order: z.object({
     id: z.string().optional(),
@@ -134,27 +147,78 @@ export const createTransactionRequest = z.object({
     }),
     returnUrls: returnUrls.optional(),
   }),
-}).superRefine((request, ctx) => {
-  if (
-    request.paymentMethod === "creditCard" && !request.paymentMethodData?.card &&
-    !request.paymentMethodData?.reference
-  ) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["paymentMethodData", "card"],
-      message: "is required for paymentMethod creditCard",
-      params: MISSING,
-    });
+}).superRefine(checkPaymentMethod);
+
+const DATA_KEYS = ["card", "googlePay", "reference", "ideal"] as const;
+
+/**
+ * The rules of §2.2 and §6.2 that span fields: `paymentMethodData` is a one-of that matches
+ * `paymentMethod`; Google Pay's cryptogram comes with CRYPTOGRAM_3DS; an off-session charge
+ * names a stored credential; stored credentials belong to a merchant, so both need its id.
+ */
+function checkPaymentMethod(
+  request: {
+    paymentMethod?: string;
+    wixMerchantId?: string;
+    offSession?: boolean;
+    setupCredentialsOnFile?: object;
+    paymentMethodData?: Partial<Record<(typeof DATA_KEYS)[number], unknown>> & {
+      card?: { networkTransactionId?: string };
+      googlePay?: { authenticationMethod?: string; cryptogram?: string };
+    };
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: (string | number)[], message: string, params: ReasonTag) =>
+    ctx.addIssue({ code: "custom", path, message, params });
+  const data = request.paymentMethodData ?? {};
+  const present = DATA_KEYS.filter((key) => data[key] !== undefined);
+  if (present.length > 1) {
+    issue(
+      ["paymentMethodData"],
+      `must carry exactly one of ${DATA_KEYS.join(", ")} (got ${present.join(", ")})`,
+      FORMAT,
+    );
   }
-  if (request.paymentMethod === "googlePay" && !request.paymentMethodData?.googlePay) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["paymentMethodData", "googlePay"],
-      message: "is required for paymentMethod googlePay",
-      params: MISSING,
-    });
+  const method = request.paymentMethod;
+  const allowed = method === undefined ? undefined : DATA_KEYS_BY_METHOD[canonicalMethodId(method)];
+  if (allowed && !allowed.includes(present[0] ?? null)) {
+    const needed = allowed.filter((key) => key !== null);
+    if (present.length === 0) {
+      issue(
+        ["paymentMethodData", needed[0]!],
+        `is required for paymentMethod ${method}`,
+        MISSING,
+      );
+    } else {
+      issue(
+        ["paymentMethodData", present[0]],
+        `does not match paymentMethod ${method} (expected ${
+          needed.length > 0 ? needed.join(" or ") : "no paymentMethodData"
+        })`,
+        VALUE,
+      );
+    }
   }
-});
+  const wallet = data.googlePay;
+  if (wallet?.authenticationMethod === "CRYPTOGRAM_3DS" && !wallet.cryptogram) {
+    issue(
+      ["paymentMethodData", "googlePay", "cryptogram"],
+      "is required with authenticationMethod CRYPTOGRAM_3DS",
+      MISSING,
+    );
+  }
+  if (request.offSession && !data.reference && !data.card?.networkTransactionId) {
+    issue(
+      ["paymentMethodData"],
+      "must name the stored credential of an offSession charge (reference.token or card.networkTransactionId)",
+      MISSING,
+    );
+  }
+  if ((request.offSession || request.setupCredentialsOnFile) && !request.wixMerchantId) {
+    issue(["wixMerchantId"], "is required for stored credentials", MISSING);
+  }
+}
 
 /** Refund Transaction request (§2.3). */
 export const refundTransactionRequest = z.object({
@@ -221,6 +285,7 @@ function reasonCodeOf(issue: z.core.$ZodIssue): number {
 
 function describe(issue: z.core.$ZodIssue, reasonCode: number): string {
   const field = issue.path.length > 0 ? issue.path.join(".") : "request body";
+  if (issue.code === "custom") return `${field} ${issue.message}`;
   if (reasonCode === ReasonCode.REQUIRED_FIELDS_MISSING) return `${field} is required`;
   if (issue.code === "invalid_type") return `${field} must be of type ${issue.expected}`;
   return `${field} ${issue.message.replace(/^Invalid input: /, "")}`;

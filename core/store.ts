@@ -51,6 +51,10 @@ export interface TransactionRecord {
   paymentMethod?: string;
   /** BIN and last four of the card or wallet PAN; never more. */
   card?: CardDetails;
+  /** Number of installments (1: a single payment). Absent on records from before it was kept. */
+  installments?: number;
+  /** A payment type other than a buyer paying now, when the request said so. */
+  paymentType?: "moto" | "off_session" | "credentials_setup" | "stored_credential";
   /** Card details the processor reported, sent to Wix in the transaction event. */
   reportedCard?: CardDetails;
   credentialsOnFile?: CredentialsOnFile;

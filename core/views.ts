@@ -33,7 +33,11 @@ export function transactionSummary(tx: TransactionRecord) {
     currency: tx.currency,
     authorizeOnly: tx.authorizeOnly,
     paymentMethod: tx.paymentMethod,
+    paymentType: tx.paymentType,
+    installments: tx.installments ?? 1,
     card: tx.card,
+    // Which kind of stored credential was reported; the reference itself stays out of views.
+    credentialsOnFile: tx.credentialsOnFile && Object.keys(tx.credentialsOnFile)[0],
     capturedAmount: tx.capturedAmount,
     refundedAmount: tx.refundedAmount,
     capture: operationView(tx.capture),

@@ -1,8 +1,9 @@
 /**
  * `GET /sandbox/checkout/{checkoutId}` shows a redirect payment to its buyer;
- * `POST /sandbox/checkout/{checkoutId}` applies the buyer's choice (approve, fail 3004, cancel
- * 3030) through the same path as the outcome API, then sends the browser to the order's return
- * URL. After a choice the page shows the final state and further choices change nothing.
+ * `POST /sandbox/checkout/{checkoutId}` applies the buyer's choice (approve, fail with 3004 or
+ * 3000, cancel 3030) through the same path as the outcome API, then sends the browser to the
+ * order's return URL. After a choice the page shows the final state and further choices change
+ * nothing.
  */
 
 import type { AppDeps } from "../core/app.ts";
@@ -19,20 +20,21 @@ import {
 import type { CheckoutChoice } from "../core/sandbox_checkout.ts";
 import { getMerchant, getTransaction } from "../core/store.ts";
 import type { TransactionRecord } from "../core/store.ts";
+import type { SandboxCheckout } from "../core/sandbox.ts";
 
 const PATH = "/sandbox/checkout/:checkoutId";
 
 const html = (status: number, body: string) =>
   new Response(body, { status, headers: CHECKOUT_HEADERS });
 
-/** The checkout's transaction, or a ready 404 page. */
-async function findTransaction(
+/** The checkout and its transaction, or a ready 404 page. */
+async function findCheckout(
   ctx: RouteContext,
   deps: AppDeps,
-): Promise<TransactionRecord | Response> {
+): Promise<{ checkout: SandboxCheckout; tx: TransactionRecord } | Response> {
   const checkout = await deps.findSandboxCheckout?.(pathParam(ctx.params, "checkoutId"));
   const tx = checkout ? await getTransaction(deps.kv, checkout.wixTransactionId) : null;
-  if (!tx) {
+  if (!checkout || !tx) {
     return html(
       404,
       renderCheckoutMessage(
@@ -42,7 +44,7 @@ async function findTransaction(
     );
   }
   ctx.annotate({ wixTransactionId: tx.wixTransactionId });
-  return tx;
+  return { checkout, tx };
 }
 
 export const sandboxCheckoutPageRoute: Route<AppDeps> = {
@@ -51,12 +53,17 @@ export const sandboxCheckoutPageRoute: Route<AppDeps> = {
   path: PATH,
   gate: "public",
   async handle(ctx, deps) {
-    const tx = await findTransaction(ctx, deps);
-    if (tx instanceof Response) return tx;
+    const found = await findCheckout(ctx, deps);
+    if (found instanceof Response) return found;
+    const { checkout, tx } = found;
     const merchant = tx.wixMerchantId ? await getMerchant(deps.kv, tx.wixMerchantId) : null;
     return html(
       200,
-      renderCheckoutPage({ merchantName: merchant?.accountName ?? "Sandbox merchant", tx }),
+      renderCheckoutPage({
+        merchantName: merchant?.accountName ?? "Sandbox merchant",
+        checkout,
+        tx,
+      }),
     );
   },
 };
@@ -67,7 +74,7 @@ export const sandboxCheckoutChoiceRoute: Route<AppDeps> = {
   path: PATH,
   gate: "public",
   async handle(ctx, deps) {
-    const found = await findTransaction(ctx, deps);
+    const found = await findCheckout(ctx, deps);
     if (found instanceof Response) return found;
     const choice = new URLSearchParams(new TextDecoder().decode(ctx.body)).get("choice");
     if (!CHECKOUT_CHOICES.includes(choice as CheckoutChoice)) {
@@ -77,12 +84,12 @@ export const sandboxCheckoutChoiceRoute: Route<AppDeps> = {
       );
     }
     const result = await deps.payments.recordPaymentOutcome(
-      found.wixTransactionId,
-      checkoutOutcome(choice as CheckoutChoice),
+      found.tx.wixTransactionId,
+      checkoutOutcome(found.checkout, choice as CheckoutChoice),
       "sandbox-checkout",
       ["awaiting_buyer"],
     );
-    const tx = "tx" in result ? result.tx : found;
+    const tx = "tx" in result ? result.tx : found.tx;
     return new Response(null, {
       status: 303,
       headers: { location: returnUrlFor(tx) ?? ctx.url.pathname },

@@ -22,7 +22,7 @@ function startShop() {
   });
 }
 
-Deno.test("browser: the 3-D Secure checkout page in Chromium: each button leads to its return URL and webhook", async () => {
+Deno.test("browser: the checkout page in Chromium (3-D Secure and a hosted method): each button leads to its return URL and webhook", async () => {
   const installed = await Deno.stat(CHROMIUM).then(() => true, () => false);
   assert.ok(
     installed,
@@ -58,11 +58,21 @@ Deno.test("browser: the 3-D Secure checkout page in Chromium: each button leads 
       { button: "Authenticate and pay", landing: "success", reasonCode: undefined },
       { button: "Fail authentication", landing: "error", reasonCode: 3004 },
       { button: "Cancel", landing: "cancel", reasonCode: 3030 },
+      // A hosted-page method: the page names it, and failing there is a plain decline.
+      { button: "Pay with iDEAL (RABOBANK)", landing: "success", reasonCode: undefined },
+      { button: "Decline the payment", landing: "error", reasonCode: 3000 },
     ];
     for (const [index, run] of runs.entries()) {
-      const body: Record<string, unknown> = {
-        ...cardPayment({ number: SANDBOX_CARDS.threeDSecure, amount: 4250, currency: "EUR" }),
+      const card = cardPayment({
+        number: SANDBOX_CARDS.threeDSecure,
+        amount: 4250,
+        currency: "EUR",
+      });
+      const body: Record<string, unknown> = index < 3 ? { ...card, wixMerchantId: "m-shop" } : {
+        ...card,
         wixMerchantId: "m-shop",
+        paymentMethod: "ideal",
+        paymentMethodData: { ideal: { issuerBank: "RABOBANK" } },
       };
       const order = body.order as Record<string, unknown>;
       order.returnUrls = {
@@ -103,7 +113,7 @@ Deno.test("browser: the 3-D Secure checkout page in Chromium: each button leads 
       );
       await page.close();
     }
-    assert.equal(wix.events.length, 3);
+    assert.equal(wix.events.length, runs.length);
     assert.deepEqual(wix.violations, []);
   } finally {
     await browser.close();
