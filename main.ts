@@ -79,16 +79,17 @@ export async function startService(
     pendingDelayMs: config.sandboxPendingDelayMs,
   });
   const processor = options.processor?.(kv) ?? sandbox;
+  const delivery = createWebhookDelivery({ kv, config, logger, useQueue });
   const payments = createPayments({
     kv,
     processor,
-    outbox: createOutbox(useQueue),
+    // Owed webhooks go out from this process as soon as their state change commits.
+    outbox: createOutbox(delivery.outboxListener),
     logger,
     inFlightWaitMs: config.inFlightWaitMs,
     processingLeaseMs: config.processingLeaseMs,
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
-  const delivery = createWebhookDelivery({ kv, config, logger, useQueue });
   if (!config.pspApiKey) {
     logger.warn(
       "PSP_API_KEY is not set: the PSP-side API (/psp/v1/...) is disabled and answers 404",

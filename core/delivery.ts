@@ -13,7 +13,7 @@
 import { atomicRetry, isLocalKvFile } from "./kv.ts";
 import { kvKeys } from "./kv_keys.ts";
 import type { Logger } from "./log.ts";
-import type { WebhookQueueMessage } from "./outbox.ts";
+import type { OutboxListener, WebhookQueueMessage } from "./outbox.ts";
 import { getWebhooks, listTransactionWebhooks } from "./store.ts";
 import type { WebhookAttempt, WebhookRecord } from "./store.ts";
 
@@ -54,6 +54,8 @@ export interface WebhookDelivery {
   sweep(): Promise<void>;
   /** Asks for one record to be looked at now. */
   kick(id: string): void;
+  /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
+  readonly outboxListener: OutboxListener;
   /** Moves a dead-lettered record back to the queue with a fresh schedule. */
   redeliver(id: string): Promise<RedeliverResult>;
   /** Dead-lettered records, oldest first. */
@@ -149,21 +151,26 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
   const instance = crypto.randomUUID();
   // An attempt is two calls of at most the timeout each; the margin covers KV writes.
   const leaseMs = 2 * config.webhookTimeoutMs + 2_000;
-  const waiting = new Map<string, boolean>(); // id -> forced
+  /** Records to attempt, by id: whether forced, and the record when it is already leased here. */
+  const waiting = new Map<string, { force: boolean; leased?: WebhookRecord }>();
   const inFlight = new Map<string, Promise<void>>();
   let stopped = false;
 
-  function kick(id: string, force = false): void {
+  function kick(id: string, force = false, leased?: WebhookRecord): void {
     if (stopped || !enabled || inFlight.has(id)) return;
-    waiting.set(id, force || (waiting.get(id) ?? false));
+    const queued = waiting.get(id);
+    waiting.set(id, {
+      force: force || (queued?.force ?? false),
+      leased: leased ?? queued?.leased,
+    });
     pump();
   }
 
   function pump(): void {
     while (!stopped && inFlight.size < config.webhookConcurrency && waiting.size > 0) {
-      const [id, force] = waiting.entries().next().value!;
+      const [id, { force, leased }] = waiting.entries().next().value!;
       waiting.delete(id);
-      const run = attempt(id, force)
+      const run = attempt(id, force, leased)
         .catch((error) => logger.error("webhook attempt crashed", { webhookId: id, error }))
         .finally(() => {
           inFlight.delete(id);
@@ -245,7 +252,13 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
       const now = Date.now();
       const entry = await kv.get<WebhookRecord>(kvKeys.webhook(id));
       const record = entry.value;
-      if (!record || record.state !== "queued" || isLeased(record, now)) return { done: undefined };
+      // A lease held by `owner` is ours (a pre-lease about to expire): renew it.
+      if (
+        !record || record.state !== "queued" ||
+        (isLeased(record, now) && record.lease!.owner !== owner)
+      ) {
+        return { done: undefined };
+      }
       if (record.nextAttemptAt > now && !(force && record.attemptCount === 0)) {
         return { done: undefined };
       }
@@ -298,9 +311,13 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     });
   }
 
-  async function attempt(id: string, force: boolean): Promise<void> {
-    const owner = `${instance}:${crypto.randomUUID()}`;
-    const record = await lease(id, force, owner);
+  async function attempt(id: string, force: boolean, leased?: WebhookRecord): Promise<void> {
+    // A pre-leased record goes straight out while its lease holds; otherwise lease it now.
+    const preLeased = leased?.lease && leased.lease.until > Date.now() + config.webhookTimeoutMs
+      ? leased
+      : undefined;
+    const owner = preLeased?.lease!.owner ?? newLeaseOwner();
+    const record = preLeased ?? await lease(id, force, owner);
     if (!record) return;
     const started = Date.now();
     const result = await send(record);
@@ -395,6 +412,20 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     if (next) kick(next.value.id, true);
   }
 
+  function newLeaseOwner(): string {
+    return `${instance}:${crypto.randomUUID()}`;
+  }
+
+  const outboxListener: OutboxListener = {
+    leaseForFirstAttempt(now) {
+      if (stopped || !enabled) return undefined;
+      return { owner: newLeaseOwner(), until: now + leaseMs };
+    },
+    owed(record) {
+      kick(record.id, false, record.lease ? record : undefined);
+    },
+  };
+
   async function sweep(): Promise<void> {
     if (stopped || !enabled) return;
     const now = Date.now();
@@ -421,6 +452,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     },
     sweep,
     kick: (id) => kick(id),
+    outboxListener,
     async redeliver(id) {
       const result = await atomicRetry<RedeliverResult>(async () => {
         const now = Date.now();

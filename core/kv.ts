@@ -36,14 +36,21 @@ function isLockedError(error: unknown): boolean {
  * Runs `attempt` (which reads current state and builds a checked atomic operation) until the
  * operation commits, and returns its value. `attempt` may also return `{ done }` to stop
  * without writing. Conflicts and lock errors are retried with a short jittered backoff.
+ * `onCommitted` is called with the operation that committed (e.g. to announce what it owed).
  */
-export async function atomicRetry<T>(attempt: () => Promise<AtomicStep<T>>): Promise<T> {
+export async function atomicRetry<T>(
+  attempt: () => Promise<AtomicStep<T>>,
+  onCommitted?: (op: Deno.AtomicOperation) => void,
+): Promise<T> {
   for (let tries = 1;; tries++) {
     const step = await attempt();
     if ("done" in step) return step.done;
     try {
       const result = await step.commit.commit();
-      if (result.ok) return step.value;
+      if (result.ok) {
+        onCommitted?.(step.commit);
+        return step.value;
+      }
     } catch (error) {
       if (!isLockedError(error)) throw error;
     }

@@ -1,8 +1,10 @@
 /**
  * The outbox: every webhook a state change owes is written in the same KV atomic operation as
  * the change itself, so a crash can never leave one without the other. The record is the
- * truth; a queue message (when the KV has queues) only says "look at record X now", and the
- * due-time index lets the sweeper find anything the queue missed.
+ * truth. Once the operation commits, the owed records are announced so that this process
+ * delivers them at once; the due-time index lets the sweeper find anything an announcement
+ * missed (a crash right after the commit, another process). Retries travel on the KV queue
+ * (delivery.ts).
  * @module
  */
 
@@ -15,10 +17,8 @@ export interface WebhookQueueMessage {
   id: string;
 }
 
-/** Records owed webhooks into atomic operations. */
+/** Records owed webhooks into atomic operations, and announces them once committed. */
 export interface Outbox {
-  /** True when owed webhooks are also announced on the KV queue. */
-  readonly usesQueue: boolean;
   /**
    * Adds the webhook owed by a change of `tx` to `op` and bumps `tx.webhookSeq`; the caller
    * writes `tx` in the same operation. Returns the new record's id.
@@ -31,6 +31,8 @@ export interface Outbox {
     body: SubmitEventBody,
     now: number,
   ): string;
+  /** Announces the webhooks `op` owed; call it only after `op` committed. */
+  committed(op: Deno.AtomicOperation): void;
 }
 
 /** A sortable, unique webhook id (time first, then randomness). */
@@ -39,10 +41,25 @@ export function newWebhookId(now: number): string {
   return `wh_${now.toString(36).padStart(9, "0")}_${random}`;
 }
 
-/** Creates the outbox; with `usesQueue`, each owed webhook is also enqueued atomically. */
-export function createOutbox(usesQueue: boolean): Outbox {
+/** Where owed webhooks are announced: the delivery worker of this process. */
+export interface OutboxListener {
+  /**
+   * A lease for a record this process will attempt as soon as it commits, or `undefined`.
+   * Writing the record already leased saves the separate lease write of a first attempt.
+   */
+  leaseForFirstAttempt(now: number): { owner: string; until: number } | undefined;
+  /** Called once the operation that owed `record` has committed. */
+  owed(record: WebhookRecord): void;
+}
+
+/**
+ * Creates the outbox. With a `listener`, each owed record is announced once its operation has
+ * committed, and a transaction's first webhook is written already leased to the listener
+ * (nothing earlier can be owed, so the ordering rules have nothing to check).
+ */
+export function createOutbox(listener?: OutboxListener): Outbox {
+  const owedBy = new WeakMap<Deno.AtomicOperation, WebhookRecord[]>();
   return {
-    usesQueue,
     owe(op, tx, kind, phase, body, now) {
       tx.webhookSeq += 1;
       const id = newWebhookId(now);
@@ -59,11 +76,17 @@ export function createOutbox(usesQueue: boolean): Outbox {
         nextAttemptAt: now,
         createdAt: now,
       };
+      const lease = tx.webhookSeq === 1 ? listener?.leaseForFirstAttempt(now) : undefined;
+      if (lease) record.lease = lease;
       op.set(kvKeys.webhook(id), record)
         .set(kvKeys.transactionWebhook(tx.wixTransactionId, tx.webhookSeq), id)
         .set(kvKeys.webhookDue(now, id), null);
-      if (usesQueue) op.enqueue({ type: "webhook", id } satisfies WebhookQueueMessage);
+      owedBy.set(op, [...owedBy.get(op) ?? [], record]);
       return id;
+    },
+    committed(op) {
+      for (const record of owedBy.get(op) ?? []) listener?.owed(record);
+      owedBy.delete(op);
     },
   };
 }

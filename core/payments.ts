@@ -15,6 +15,7 @@ import { HttpError } from "./http.ts";
 import { newJobId, scheduleJob } from "./jobs.ts";
 import type { Job } from "./jobs.ts";
 import { atomicRetry, sleep } from "./kv.ts";
+import type { AtomicStep } from "./kv.ts";
 import { kvKeys } from "./kv_keys.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -372,6 +373,9 @@ function validateConnectOutcome(outcome: ConnectOutcome): void {
 /** Builds the payment operations over one KV, processor and outbox. */
 export function createPayments(options: PaymentsOptions): Payments {
   const { kv, processor, outbox, logger } = options;
+  /** {@link atomicRetry} that announces the webhooks a committed operation owed. */
+  const commitRetry = <T>(attempt: () => Promise<AtomicStep<T>>) =>
+    atomicRetry(attempt, outbox.committed);
 
   /** Repeats `attempt` while it reports another request holds the key, up to the wait limit. */
   async function untilSettled<T>(attempt: () => Promise<T | Busy>): Promise<T> {
@@ -440,7 +444,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     { claimToken, onlyFrom }: RecordOptions = {},
   ): Promise<OutcomeResult | { kind: "lost_claim" }> {
     const key = kvKeys.transaction(wixTransactionId);
-    return await atomicRetry<OutcomeResult | { kind: "lost_claim" }>(async () => {
+    return await commitRetry<OutcomeResult | { kind: "lost_claim" }>(async () => {
       const now = Date.now();
       const entry = await kv.get<TransactionRecord>(key);
       const tx = entry.value;
@@ -569,7 +573,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     return await untilSettled(async () => {
       const now = Date.now();
       const claim: Claim = { token: crypto.randomUUID(), at: now };
-      const step = await atomicRetry<ClaimStep<TransactionRecord, TransactionRecord> | Busy>(
+      const step = await commitRetry<ClaimStep<TransactionRecord, TransactionRecord> | Busy>(
         async () => {
           const entry = await kv.get<TransactionRecord>(key);
           const tx = entry.value;
@@ -663,7 +667,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     return await untilSettled(async () => {
       const now = Date.now();
       const claim: Claim = { token: crypto.randomUUID(), at: now };
-      const step = await atomicRetry<ClaimStep<RefundRecord, RefundRecord> | Busy>(async () => {
+      const step = await commitRetry<ClaimStep<RefundRecord, RefundRecord> | Busy>(async () => {
         const indexEntry = await kv.get<string>(indexKey);
         if (indexEntry.value !== null) {
           const refundKey = kvKeys.refund(indexEntry.value);
@@ -749,7 +753,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     token: string,
   ): Promise<RefundRecord | undefined> {
     const key = kvKeys.refund(pluginRefundId);
-    return await atomicRetry(async () => {
+    return await commitRetry(async () => {
       const now = Date.now();
       const entry = await kv.get<RefundRecord>(key);
       const refund = entry.value!;
@@ -795,7 +799,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     return await untilSettled(async () => {
       const now = Date.now();
       const claim: Claim = { token: crypto.randomUUID(), at: now };
-      const step = await atomicRetry<ClaimStep<SpiBody, TransactionRecord> | Busy>(async () => {
+      const step = await commitRetry<ClaimStep<SpiBody, TransactionRecord> | Busy>(async () => {
         const entry = await kv.get<TransactionRecord>(key);
         const tx = entry.value;
         if (!tx) {
@@ -866,7 +870,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     token: string,
   ): Promise<OperationRecord | undefined> {
     const key = kvKeys.transaction(wixTransactionId);
-    return await atomicRetry(async () => {
+    return await commitRetry(async () => {
       const now = Date.now();
       const entry = await kv.get<TransactionRecord>(key);
       const tx = entry.value!;
@@ -904,7 +908,7 @@ export function createPayments(options: PaymentsOptions): Payments {
   ): Promise<PspRefundResult> {
     const refundKey = kvKeys.refund(pluginRefundId);
     const txKey = kvKeys.transaction(wixTransactionId);
-    return await atomicRetry<PspRefundResult>(async () => {
+    return await commitRetry<PspRefundResult>(async () => {
       const now = Date.now();
       const [refundEntry, txEntry] = await kv.getMany<[RefundRecord, TransactionRecord]>([
         refundKey,

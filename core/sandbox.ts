@@ -412,11 +412,18 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
     },
 
     async createPayment(input: PaymentInput): Promise<PaymentOutcome> {
-      await kv.atomic().sum(kvKeys.sandboxPaymentCalls(input.wixTransactionId), 1n).commit();
-      return await once(
-        kvKeys.sandboxPayment(input.wixTransactionId),
-        (op) => decide(input, op, Date.now()),
-      );
+      // Every call is counted (tests prove no payment was attempted twice): in the decision's
+      // own commit when it is the first, on its own when it is a repeat.
+      const key = kvKeys.sandboxPayment(input.wixTransactionId);
+      const calls = kvKeys.sandboxPaymentCalls(input.wixTransactionId);
+      const existing = await kv.get<{ outcome: PaymentOutcome }>(key);
+      if (!existing.value) {
+        const op = kv.atomic().check(existing).sum(calls, 1n);
+        const outcome = await decide(input, op, Date.now());
+        if ((await op.set(key, { outcome, at: Date.now() }).commit()).ok) return outcome;
+      }
+      await kv.atomic().sum(calls, 1n).commit();
+      return (await kv.get<{ outcome: PaymentOutcome }>(key)).value!.outcome;
     },
 
     async refund(input: RefundInput): Promise<OperationOutcome> {

@@ -1,0 +1,589 @@
+/**
+ * `deno task bench [--smoke] [--out FILE] [--connections N] [--saturation N]`: how fast one
+ * instance runs the full verified, durable payment path, against its floors, in one run.
+ *
+ * Everything runs on this machine at once, as in production on a small VM: the service (its own
+ * process, file-backed KV), the load generator (autocannon, its own process), and a fake Wix
+ * (this process) answering the OAuth and Submit Event calls. Every request is a real Create
+ * Transaction with a unique `wixTransactionId`, signed beforehand the way Wix signs it.
+ *
+ * Phases: the three floors (trivial `Deno.serve`, RS256 verification, checked KV commits); the
+ * service at saturation; the service at half that rate (latency, and webhook latency from each
+ * answer to its Submit Event); a backlog of owed webhooks delivered at once after a restart; the
+ * service's peak resident memory. Prints one table and writes it as JSON to `--out`.
+ *
+ * It exits non-zero only when the run itself is wrong (a non-200 answer, a webhook missing);
+ * targets are reported, never enforced: this machine is shared and noisy.
+ * @module
+ */
+
+import { generateRs256KeyPair, importRs256PrivateKey } from "../core/keys.ts";
+import { startFakeWix } from "../core/fake_wix.ts";
+import type { FakeWix } from "../core/fake_wix.ts";
+import { signWixRequest } from "../core/wix_signer.ts";
+import type { LoadConfig } from "./load.ts";
+import { startProfiler, summarize } from "./profile.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+/** Child processes still running, stopped if the run fails half-way. */
+const children = new Set<Deno.ChildProcess>();
+const MERCHANT = { wixMerchantId: "bench-merchant", credentials: { apiKey: "bench-key" } };
+
+interface Options {
+  smoke: boolean;
+  out: string;
+  connections: number;
+  saturation: number;
+  warmup: number;
+  moderateSeconds: number;
+  backlog: number;
+  floorSeconds: number;
+  /** Write a CPU profile of the service during saturation here (and print a summary). */
+  profile?: string;
+}
+
+function parseOptions(args: string[]): Options {
+  const smoke = args.includes("--smoke");
+  const value = (name: string, fallback: number) => {
+    const index = args.indexOf(name);
+    if (index < 0) return fallback;
+    const parsed = Number(args[index + 1]);
+    if (!Number.isInteger(parsed) || parsed <= 0) {
+      console.error(`${name} needs a positive integer`);
+      Deno.exit(2);
+    }
+    return parsed;
+  };
+  const outIndex = args.indexOf("--out");
+  const profileIndex = args.indexOf("--profile");
+  return {
+    smoke,
+    out: outIndex >= 0 ? args[outIndex + 1] : "bench-result.json",
+    connections: value("--connections", 32),
+    saturation: value("--saturation", smoke ? 300 : 8000),
+    warmup: smoke ? 100 : 1000,
+    moderateSeconds: smoke ? 1 : 10,
+    backlog: value("--backlog", smoke ? 200 : 5000),
+    floorSeconds: smoke ? 1 : 5,
+    profile: profileIndex >= 0 ? args[profileIndex + 1] : undefined,
+  };
+}
+
+/** A Create Transaction body: approved sandbox card, unique id. */
+function paymentBody(id: string): string {
+  return JSON.stringify({
+    wixTransactionId: id,
+    paymentMethod: "creditCard",
+    merchantCredentials: MERCHANT.credentials,
+    wixMerchantId: MERCHANT.wixMerchantId,
+    mode: "sandbox",
+    installments: 1,
+    order: {
+      id: `order-${id}`,
+      description: {
+        totalAmount: 2599,
+        currency: "USD",
+        items: [{ id: "item-1", name: "Blue mug", quantity: 1, price: 2599 }],
+        buyerInfo: { buyerId: "buyer-1", buyerLanguage: "en" },
+      },
+      returnUrls: { successUrl: "https://shop.example/success" },
+    },
+    paymentMethodData: {
+      card: {
+        number: "4111111111111111",
+        year: new Date().getUTCFullYear() + 2,
+        month: 12,
+        cvv: "123",
+        holderName: "Jane Brown",
+      },
+    },
+  });
+}
+
+/** Signs `count` unique requests (in parallel batches) and writes them to a file. */
+async function prepareRequests(
+  dir: string,
+  name: string,
+  count: number,
+  privateKey: CryptoKey,
+): Promise<{ file: string; ids: string[] }> {
+  const prepared: { id: string; body: string; digest: string }[] = [];
+  for (let start = 0; start < count; start += 256) {
+    const batch = Array.from(
+      { length: Math.min(256, count - start) },
+      (_, i) => `bench-${name}-${start + i}-${crypto.randomUUID()}`,
+    );
+    prepared.push(
+      ...await Promise.all(batch.map(async (id) => {
+        const body = paymentBody(id);
+        // Valid for 30 minutes: the whole run, however slow the machine.
+        const iat = Math.floor(Date.now() / 1000);
+        return {
+          id,
+          body,
+          digest: await signWixRequest(body, privateKey, { iat, exp: iat + 1800 }),
+        };
+      })),
+    );
+  }
+  const file = `${dir}/${name}.json`;
+  await Deno.writeTextFile(file, JSON.stringify(prepared));
+  return { file, ids: prepared.map((item) => item.id) };
+}
+
+interface LoadResult {
+  requests: number;
+  perSecond: number;
+  durationSeconds: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  status2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Runs the load generator in its own process. */
+async function runLoad(dir: string, config: LoadConfig): Promise<LoadResult> {
+  const configFile = `${dir}/load-${crypto.randomUUID()}.json`;
+  await Deno.writeTextFile(configFile, JSON.stringify(config));
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "bench/load.ts", configFile],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success) {
+    throw new Error(`load generator failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return JSON.parse(text.split("\n").at(-1)!);
+}
+
+/** Runs `bench/floors.ts <args>` and returns its JSON line. */
+async function runFloor(args: string[]): Promise<{ perSecond: number }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "bench/floors.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  return JSON.parse(new TextDecoder().decode(output.stdout).trim());
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitUntilUp(url: string, process: Deno.ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let exited = false;
+  process.status.then(() => exited = true);
+  while (Date.now() < deadline && !exited) {
+    try {
+      const response = await fetch(url);
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Peak resident memory (VmHWM) of a running process, in MB. */
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident memory (VmRSS) of a running process now, in MB. */
+async function rssMb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** The service as operators run it (`deno task start`), on a file KV in `dir`. */
+async function startService(
+  dir: string,
+  publicPem: string,
+  wix: FakeWix | null,
+  inspectPort?: number,
+) {
+  const port = freePort();
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    KV_PATH: `${dir}/service.sqlite3`,
+    WIX_APP_PUBLIC_KEY: publicPem,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    // Extra service settings for an experiment, e.g. '{"DELIVERY_MODE":"poll"}'.
+    ...JSON.parse(Deno.env.get("BENCH_SERVICE_ENV") ?? "{}"),
+  };
+  if (wix) {
+    Object.assign(env, {
+      WIX_API_BASE_URL: wix.url,
+      WIX_APP_ID: wix.appId,
+      WIX_APP_SECRET: wix.appSecret,
+    });
+  }
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+      ...(Deno.env.get("BENCH_V8_FLAGS") ? [`--v8-flags=${Deno.env.get("BENCH_V8_FLAGS")}`] : []),
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "main.ts",
+    ],
+    cwd: ROOT,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    // Logs go where a VM's journal would take them; reading them here would cost CPU.
+    stdout: "null",
+    // The inspector announces itself on stderr.
+    stderr: inspectPort ? "null" : "inherit",
+  }).spawn();
+  children.add(process);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${url}/healthz`, process);
+  return {
+    url,
+    pid: process.pid,
+    async stop() {
+      const peak = await peakRssMb(process.pid);
+      process.kill("SIGTERM");
+      const status = await process.status;
+      children.delete(process);
+      if (!status.success) throw new Error(`the service exited with ${status.code}`);
+      return peak;
+    },
+  };
+}
+
+async function waitForEvents(wix: FakeWix, count: number, what: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (wix.events.length < count) {
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: ${wix.events.length} of ${count} webhooks arrived`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function assertAllAnswered(what: string, result: LoadResult, expected: number) {
+  if (result.status2xx !== expected || result.non2xx + result.errors + result.timeouts > 0) {
+    throw new Error(
+      `${what}: ${result.status2xx} of ${expected} answered 200 (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`,
+    );
+  }
+}
+
+async function main() {
+  const options = parseOptions(Deno.args);
+  const dir = await Deno.makeTempDir({ prefix: "psp-bench-" });
+  const keys = await generateRs256KeyPair();
+  const privateKey = await importRs256PrivateKey(keys.privatePem);
+  const wix = await startFakeWix();
+  const log = (line: string) => console.error(`bench: ${line}`);
+  try {
+    const c = options.connections;
+    log(`signing ${options.warmup + options.saturation + options.backlog} requests`);
+    const warmup = await prepareRequests(dir, "warmup", options.warmup, privateKey);
+    const saturation = await prepareRequests(dir, "saturation", options.saturation, privateKey);
+    const backlog = await prepareRequests(dir, "backlog", options.backlog, privateKey);
+
+    // --- floors ---------------------------------------------------------------------------
+    log("floor: trivial Deno.serve");
+    const floorServer = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "bench/floors.ts", "serve"],
+      cwd: ROOT,
+      stdout: "piped",
+    }).spawn();
+    children.add(floorServer);
+    const reader = floorServer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { port: floorPort } = JSON.parse((await reader.read()).value!);
+    reader.releaseLock();
+    const floorUrl = `http://127.0.0.1:${floorPort}/`;
+    await runLoad(dir, { url: floorUrl, connections: c, requestsFile: warmup.file });
+    const serveFloor = await runLoad(dir, {
+      url: floorUrl,
+      connections: c,
+      requestsFile: saturation.file,
+      duration: options.floorSeconds,
+    });
+    floorServer.kill("SIGTERM");
+    await floorServer.status;
+    children.delete(floorServer);
+    await floorServer.stdout.cancel().catch(() => {});
+
+    log("floor: RS256 verification");
+    const tokensFile = `${dir}/tokens.json`;
+    const prepared: { digest: string }[] = JSON.parse(await Deno.readTextFile(warmup.file));
+    await Deno.writeTextFile(
+      tokensFile,
+      JSON.stringify(prepared.map((item) => item.digest.slice("JWT=".length))),
+    );
+    const pemFile = `${dir}/public.pem`;
+    await Deno.writeTextFile(pemFile, keys.publicPem);
+    const verifyFloor = await runFloor([
+      "verify",
+      pemFile,
+      tokensFile,
+      String(options.floorSeconds),
+      String(c),
+    ]);
+    log("floor: checked KV commits");
+    const kvFloor = await runFloor(["kv", dir, String(options.floorSeconds), String(c)]);
+
+    // --- the service: saturation, then half that rate ---------------------------------------
+    log("service: warm-up and saturation");
+    const inspectPort = options.profile ? freePort() : undefined;
+    let service = await startService(dir, keys.publicPem, wix, inspectPort);
+    const connect = await fetch(`${service.url}/v1/connect-account`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        digest: await signWixRequest(JSON.stringify(MERCHANT), privateKey),
+      },
+      body: JSON.stringify(MERCHANT),
+    });
+    await connect.body?.cancel();
+    const url = `${service.url}/v1/create-transaction`;
+    assertAllAnswered(
+      "warm-up",
+      await runLoad(dir, { url, connections: c, requestsFile: warmup.file }),
+      options.warmup,
+    );
+    const idleRssMb = await rssMb(service.pid);
+    const profiler = inspectPort ? await startProfiler(`127.0.0.1:${inspectPort}`) : undefined;
+    const cpuBefore = await cpuSeconds(service.pid);
+    const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });
+    assertAllAnswered("saturation", saturated, options.saturation);
+    await waitForEvents(wix, options.warmup + options.saturation, "saturation");
+    // CPU per payment, webhook included: what the service itself spends, whatever else runs.
+    const serviceCpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
+      options.saturation;
+    if (profiler && options.profile) {
+      const profile = await profiler.stop();
+      await Deno.writeTextFile(options.profile, JSON.stringify(profile));
+      console.error(
+        `CPU profile of the service (saturation, webhooks included), self time:\n${
+          summarize(profile)
+        }`,
+      );
+    }
+
+    const rate = Math.max(10, Math.round(saturated.perSecond / 2));
+    const moderate = await prepareRequests(
+      dir,
+      "moderate",
+      rate * options.moderateSeconds,
+      privateKey,
+    );
+    log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
+    const responsesFile = `${dir}/answered.json`;
+    const before = wix.events.length;
+    const paced = await runLoad(dir, {
+      url,
+      connections: c,
+      requestsFile: moderate.file,
+      rate,
+      responsesFile,
+    });
+    assertAllAnswered("moderate rate", paced, moderate.ids.length);
+    await waitForEvents(wix, before + moderate.ids.length, "moderate rate");
+    const answeredAt = new Map<string, number>(
+      JSON.parse(await Deno.readTextFile(responsesFile)),
+    );
+    const webhookDelays = wix.events.slice(before)
+      .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
+      .sort((a, b) => a - b);
+    let peakMb = await service.stop();
+
+    // --- a backlog of owed webhooks, delivered at once -------------------------------------
+    log(`backlog: ${options.backlog} payments while webhooks are off`);
+    service = await startService(dir, keys.publicPem, null);
+    assertAllAnswered(
+      "backlog payments",
+      await runLoad(dir, {
+        url: `${service.url}/v1/create-transaction`,
+        connections: c,
+        requestsFile: backlog.file,
+      }),
+      options.backlog,
+    );
+    peakMb = Math.max(peakMb, await service.stop());
+    const owedBefore = wix.events.length;
+    const restartedAt = Date.now();
+    service = await startService(dir, keys.publicPem, wix);
+    await waitForEvents(wix, owedBefore + options.backlog, "backlog");
+    const drainSeconds = (wix.events.at(-1)!.at - restartedAt) / 1000;
+    peakMb = Math.max(peakMb, await service.stop());
+    if (wix.violations.length > 0) throw new Error(`fake Wix saw: ${wix.violations[0]}`);
+
+    // --- the report -------------------------------------------------------------------------
+    const floorMin = Math.min(verifyFloor.perSecond, kvFloor.perSecond);
+    const report = {
+      when: new Date().toISOString(),
+      mode: options.smoke ? "smoke" : "full",
+      machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
+      connections: c,
+      floors: {
+        serveRequestsPerSecond: serveFloor.perSecond,
+        rs256VerificationsPerSecond: verifyFloor.perSecond,
+        kvCheckedCommitsPerSecond: kvFloor.perSecond,
+      },
+      createTransaction: {
+        saturation: { requests: saturated.requests, perSecond: saturated.perSecond },
+        moderate: { rate, requests: paced.requests, latencyMs: paced.latencyMs },
+        ratioToServeFloor: saturated.perSecond / serveFloor.perSecond,
+        ratioToVerifyFloor: saturated.perSecond / verifyFloor.perSecond,
+        ratioToCommitFloor: saturated.perSecond / kvFloor.perSecond,
+        ratioToLowerFloor: saturated.perSecond / floorMin,
+      },
+      webhooks: {
+        latencyMs: {
+          p50: percentile(webhookDelays, 50),
+          p99: percentile(webhookDelays, 99),
+        },
+        backlog: {
+          owed: options.backlog,
+          seconds: drainSeconds,
+          deliveriesPerSecond: options.backlog / drainSeconds,
+        },
+      },
+      service: { peakRssMb: peakMb, idleRssMb, cpuMsPerPayment: serviceCpuMsPerPayment },
+      targets: {
+        throughputAtLeast60PercentOfLowerFloor: saturated.perSecond >= 0.6 * floorMin,
+        p99Under25ms: paced.latencyMs.p99 < 25,
+        webhookP99Under250ms: percentile(webhookDelays, 99) < 250,
+        memoryUnder150MB: peakMb < 150,
+      },
+    };
+    await Deno.writeTextFile(options.out, JSON.stringify(report, null, 2) + "\n");
+    console.log(renderTable(report));
+    console.log(`\nwritten to ${options.out}`);
+  } finally {
+    for (const child of children) {
+      child.kill("SIGKILL");
+      await child.status;
+    }
+    await wix.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+type Report = {
+  mode: string;
+  connections: number;
+  floors: Record<string, number>;
+  createTransaction: {
+    saturation: { perSecond: number };
+    moderate: { rate: number; latencyMs: { p50: number; p90: number; p99: number } };
+    ratioToServeFloor: number;
+    ratioToVerifyFloor: number;
+    ratioToCommitFloor: number;
+    ratioToLowerFloor: number;
+  };
+  webhooks: {
+    latencyMs: { p50: number; p99: number };
+    backlog: { owed: number; deliveriesPerSecond: number };
+  };
+  service: { peakRssMb: number; idleRssMb: number; cpuMsPerPayment: number };
+  targets: Record<string, boolean>;
+};
+
+/** The one table: each figure, its ratio or target. */
+function renderTable(report: Report): string {
+  const n = (value: number, digits = 0) =>
+    value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const ct = report.createTransaction;
+  const met = (ok: boolean) => ok ? "met" : "MISSED";
+  const rows: [string, string, string][] = [
+    [
+      "floor: trivial Deno.serve JSON handler",
+      `${n(report.floors.serveRequestsPerSecond)} req/s`,
+      "",
+    ],
+    [
+      "floor: RS256 verify (jose, 2048-bit)",
+      `${n(report.floors.rs256VerificationsPerSecond)} /s`,
+      "",
+    ],
+    ["floor: checked KV commit (file)", `${n(report.floors.kvCheckedCommitsPerSecond)} /s`, ""],
+    [
+      `create-transaction, saturation (${report.connections} conns)`,
+      `${n(ct.saturation.perSecond)} req/s`,
+      `x${n(ct.ratioToServeFloor, 3)} serve, x${n(ct.ratioToVerifyFloor, 2)} verify, x${
+        n(ct.ratioToCommitFloor, 2)
+      } commit; >= 0.60 of lower floor: ${
+        met(report.targets.throughputAtLeast60PercentOfLowerFloor)
+      }`,
+    ],
+    [
+      `create-transaction at ${n(ct.moderate.rate)} req/s (50%)`,
+      `p50 ${n(ct.moderate.latencyMs.p50, 1)} / p90 ${n(ct.moderate.latencyMs.p90, 1)} / p99 ${
+        n(ct.moderate.latencyMs.p99, 1)
+      } ms`,
+      `p99 < 25 ms: ${met(report.targets.p99Under25ms)}`,
+    ],
+    [
+      "webhook: answer -> Submit Event arrives",
+      `p50 ${n(report.webhooks.latencyMs.p50)} / p99 ${n(report.webhooks.latencyMs.p99)} ms`,
+      `p99 < 250 ms: ${met(report.targets.webhookP99Under250ms)}`,
+    ],
+    [
+      `webhook backlog: ${n(report.webhooks.backlog.owed)} owed at once`,
+      `${n(report.webhooks.backlog.deliveriesPerSecond)} deliveries/s`,
+      "",
+    ],
+    [
+      "service CPU per payment (webhook included)",
+      `${n(report.service.cpuMsPerPayment, 2)} ms`,
+      "",
+    ],
+    [
+      "service RSS: idle after start / peak",
+      `${n(report.service.idleRssMb, 1)} / ${n(report.service.peakRssMb, 1)} MB`,
+      `peak < 150 MB: ${met(report.targets.memoryUnder150MB)}`,
+    ],
+  ];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
+  return [
+    `benchmark (${report.mode})`,
+    line(["measure", "value", "ratio / target"]),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(`bench failed: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
