@@ -316,7 +316,8 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     const preLeased = leased?.lease && leased.lease.until > Date.now() + config.webhookTimeoutMs
       ? leased
       : undefined;
-    const owner = preLeased?.lease!.owner ?? newLeaseOwner();
+    // When the pre-lease is about to run out, lease() renews it for the same owner.
+    const owner = leased?.lease?.owner ?? newLeaseOwner();
     const record = preLeased ?? await lease(id, force, owner);
     if (!record) return;
     const started = Date.now();
