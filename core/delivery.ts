@@ -175,6 +175,11 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
         .finally(() => {
           inFlight.delete(id);
           pump();
+          // A page of a large backlog is done: take the next at once, not at the next tick.
+          if (backlog && waiting.size === 0) {
+            backlog = false;
+            sweep().catch((error) => logger.error("webhook sweep failed", { error }));
+          }
         });
       inFlight.set(id, run);
     }
@@ -427,14 +432,29 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     },
   };
 
+  /** True while a backlog remains beyond the last sweep's page: sweep again once it drains. */
+  let backlog = false;
+  let sweeping = false;
+
   async function sweep(): Promise<void> {
-    if (stopped || !enabled) return;
-    const now = Date.now();
-    const due = kv.list<null>(
-      { prefix: kvKeys.webhookDuePrefix(), end: kvKeys.webhookDue(now + 1, "") },
-      { limit: Math.max(64, config.webhookConcurrency * 8) },
-    );
-    for await (const entry of due) kick(entry.key[2] as string);
+    if (stopped || !enabled || sweeping) return;
+    sweeping = true;
+    try {
+      const now = Date.now();
+      const limit = Math.max(64, config.webhookConcurrency * 8);
+      const due = kv.list<null>(
+        { prefix: kvKeys.webhookDuePrefix(), end: kvKeys.webhookDue(now + 1, "") },
+        { limit },
+      );
+      let count = 0;
+      for await (const entry of due) {
+        count++;
+        kick(entry.key[2] as string);
+      }
+      backlog = count >= limit;
+    } finally {
+      sweeping = false;
+    }
   }
 
   let listener: Promise<void> | undefined;
