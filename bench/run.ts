@@ -142,33 +142,30 @@ interface LoadResult {
   timeouts: number;
 }
 
+/** Runs a bench script in its own process and returns the JSON of its last output line. */
+async function runScript<T>(script: string, args: string[]): Promise<T> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`${script} failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
+}
+
 /** Runs the load generator in its own process. */
 async function runLoad(dir: string, config: LoadConfig): Promise<LoadResult> {
   const configFile = `${dir}/load-${crypto.randomUUID()}.json`;
   await Deno.writeTextFile(configFile, JSON.stringify(config));
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "bench/load.ts", configFile],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout).trim();
-  if (!output.success) {
-    throw new Error(`load generator failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return JSON.parse(text.split("\n").at(-1)!);
+  return await runScript<LoadResult>("bench/load.ts", [configFile]);
 }
 
-/** Runs `bench/floors.ts <args>` and returns its JSON line. */
-async function runFloor(args: string[]): Promise<{ perSecond: number }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "bench/floors.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
-  return JSON.parse(new TextDecoder().decode(output.stdout).trim());
+/** Runs `bench/floors.ts <args>`. */
+function runFloor(args: string[]): Promise<{ perSecond: number }> {
+  return runScript("bench/floors.ts", args);
 }
 
 function freePort(): number {
@@ -193,11 +190,10 @@ async function waitUntilUp(url: string, process: Deno.ChildProcess): Promise<voi
   throw new Error(`${url} did not come up`);
 }
 
-/** Peak resident memory (VmHWM) of a running process, in MB. */
-async function peakRssMb(pid: number): Promise<number> {
+/** A memory figure of a running process in MB: `VmRSS` (now) or `VmHWM` (peak resident). */
+async function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -205,12 +201,6 @@ async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
   // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Resident memory (VmRSS) of a running process now, in MB. */
-async function rssMb(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
 /** The service as operators run it (`deno task start`), on a file KV in `dir`. */
@@ -266,7 +256,7 @@ async function startService(
     url,
     pid: process.pid,
     async stop() {
-      const peak = await peakRssMb(process.pid);
+      const peak = await memoryMb(process.pid, "VmHWM");
       process.kill("SIGTERM");
       const status = await process.status;
       children.delete(process);
@@ -375,7 +365,7 @@ async function main() {
       await runLoad(dir, { url, connections: c, requestsFile: warmup.file }),
       options.warmup,
     );
-    const idleRssMb = await rssMb(service.pid);
+    const idleRssMb = await memoryMb(service.pid, "VmRSS");
     const profiler = inspectPort ? await startProfiler(`127.0.0.1:${inspectPort}`) : undefined;
     const cpuBefore = await cpuSeconds(service.pid);
     const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });

@@ -29,6 +29,7 @@ import {
 } from "./messages.ts";
 import type { Outbox } from "./outbox.ts";
 import { paymentMethodOf } from "./payment_methods.ts";
+import { cardDetailsOfPan } from "./processor.ts";
 import type {
   CardDetails,
   ConnectOutcome,
@@ -165,7 +166,7 @@ function paymentTypeOf(request: CreateTransactionRequest): TransactionRecord["pa
 /** The BIN and last four of the request's card or wallet PAN, if any. */
 export function cardDetailsOf(request: CreateTransactionRequest): CardDetails | undefined {
   const pan = request.paymentMethodData?.card?.number ?? request.paymentMethodData?.googlePay?.pan;
-  return pan ? { bin: pan.slice(0, 6), lastFour: pan.slice(-4) } : undefined;
+  return pan ? cardDetailsOfPan(pan) : undefined;
 }
 
 /**

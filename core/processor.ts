@@ -32,6 +32,11 @@ export interface CardDetails {
   lastFour: string;
 }
 
+/** The card details of a PAN: its first six and last four digits. */
+export function cardDetailsOfPan(pan: string): CardDetails {
+  return { bin: pan.slice(0, 6), lastFour: pan.slice(-4) };
+}
+
 /** Stored-credential references returned when Wix asks to set up recurring payments. */
 export type CredentialsOnFile =
   | { cardReference: { networkTransactionId: string; dsTransactionId?: string } }

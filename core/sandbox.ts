@@ -11,6 +11,7 @@ import { newJobId, scheduleJob } from "./jobs.ts";
 import type { Job } from "./jobs.ts";
 import { kvKeys } from "./kv_keys.ts";
 import { canonicalMethodId, methodName } from "./payment_methods.ts";
+import { cardDetailsOfPan } from "./processor.ts";
 import type {
   CaptureVoidInput,
   CardDetails,
@@ -281,7 +282,7 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
     const card = method.type === "card"
       ? { pan: method.card.number, year: method.card.year, month: method.card.month }
       : { pan: method.pan, year: method.expirationYear, month: method.expirationMonth };
-    const details: CardDetails = { bin: card.pan.slice(0, 6), lastFour: card.pan.slice(-4) };
+    const details = cardDetailsOfPan(card.pan);
     if (method.type === "card" && method.networkTransactionId !== undefined) {
       const stored = await findStoredCredential(
         "networkTransactionId",
@@ -380,12 +381,12 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
   /** Runs an operation once per ledger key; a repeat returns the first result. */
   async function once<T>(
     key: Deno.KvKey,
-    decideAndWrite: (op: Deno.AtomicOperation) => T | Promise<T>,
+    decideAndWrite: (op: Deno.AtomicOperation) => T,
   ): Promise<T> {
     const existing = await kv.get<{ outcome: T }>(key);
     if (existing.value) return existing.value.outcome;
     const op = kv.atomic().check({ key, versionstamp: null });
-    const outcome = await decideAndWrite(op);
+    const outcome = decideAndWrite(op);
     op.set(key, { outcome, at: Date.now() });
     const result = await op.commit();
     if (result.ok) return outcome;

@@ -313,3 +313,14 @@ export function transactionRecord(
     ...extra,
   };
 }
+
+/** Every KV entry as one JSON line (key, value), to search stored data for secrets. */
+export async function kvDump(kv: Deno.Kv): Promise<string> {
+  const entries = await Array.fromAsync(kv.list({ prefix: [] }));
+  return entries.map((entry) =>
+    JSON.stringify(
+      [entry.key.map(String), entry.value],
+      (_k, v) => typeof v === "bigint" ? String(v) : v,
+    )
+  ).join("\n");
+}

@@ -10,7 +10,14 @@ import { configurationRefusal, SANDBOX_INSTALLMENTS } from "../core/sandbox.ts";
 import type { PaymentInput } from "../core/processor.ts";
 import { paymentMethodOf } from "../core/payment_methods.ts";
 import { createTransactionRequest } from "../core/schemas.ts";
-import { cardPayment, eventually, fakeWixEnv, startTestService, uniqueId } from "./helpers.ts";
+import {
+  cardPayment,
+  eventually,
+  fakeWixEnv,
+  kvDump,
+  startTestService,
+  uniqueId,
+} from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 
 const CREATE = "/v1/create-transaction";
@@ -99,16 +106,6 @@ function cardSecrets(value: Json, found = new Set<string>()): Set<string> {
     }
   }
   return found;
-}
-
-async function kvDump(kv: Deno.Kv): Promise<string> {
-  const entries = await Array.fromAsync(kv.list({ prefix: [] }));
-  return entries.map((entry) =>
-    JSON.stringify(
-      [entry.key.map(String), entry.value],
-      (_k, v) => typeof v === "bigint" ? String(v) : v,
-    )
-  ).join("\n");
 }
 
 Deno.test("payment methods: every flow of fixtures/payment_methods.json, with exact responses and webhooks", async () => {

@@ -10,7 +10,7 @@ import {
 } from "../core/sandbox.ts";
 import { getTransaction } from "../core/store.ts";
 import type { TransactionRecord } from "../core/store.ts";
-import { cardPayment, startTestService, uniqueId } from "./helpers.ts";
+import { cardPayment, kvDump, startTestService, uniqueId } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 
 const CREATE = "/v1/create-transaction";
@@ -771,14 +771,8 @@ Deno.test("no card data at rest: after card and wallet payments, no KV entry hol
       },
     };
     await t.call(CREATE, wallet);
-    const entries = await Array.fromAsync(t.service.kv.list({ prefix: [] }));
-    assert.ok(entries.length > 10);
-    const dump = entries.map((entry) =>
-      JSON.stringify(
-        [entry.key.map(String), entry.value],
-        (_k, v) => typeof v === "bigint" ? String(v) : v,
-      )
-    ).join("\n");
+    const dump = await kvDump(t.service.kv);
+    assert.ok(dump.split("\n").length > 10);
     for (
       const secret of [
         pan,
