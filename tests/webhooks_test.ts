@@ -516,3 +516,71 @@ Deno.test("planDelivery: in order, pending superseded by a final, leased records
   const dead = { ...approval, state: "dead" as const };
   assert.deepEqual(planDelivery([dead, refund], refund, 50), { action: "deliver", supersede: [] });
 });
+
+Deno.test("webhooks: a first attempt starts right after its commit, not at the next sweep", async () => {
+  const wix = await startFakeWix();
+  // Poll mode with an hour between sweeps: only the in-process announcement can send it soon.
+  const t = await startTestService({
+    ...fakeWixEnv(wix),
+    DELIVERY_MODE: "poll",
+    SWEEP_INTERVAL: "1h",
+  });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the start-up sweep is over
+    const payment = cardPayment();
+    assert.equal((await t.call(CREATE, payment)).status, 200);
+    const [event] = await eventually(
+      "the webhook",
+      () => {
+        const events = wix.eventsFor(payment.wixTransactionId as string);
+        return events.length > 0 ? events : undefined;
+      },
+    );
+    assert.equal(event.payload.wixTransactionId, payment.wixTransactionId);
+    const [record] = await records(t, payment.wixTransactionId as string);
+    assert.equal(record.state, "delivered");
+    assert.equal(record.attemptCount, 1);
+  } finally {
+    await t.close();
+    await wix.close();
+  }
+});
+
+Deno.test("webhooks: a backlog larger than one sweep page is delivered without waiting for the next sweep", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "psp-backlog-" });
+  const kvPath = `${dir}/kv.sqlite3`;
+  const owed = 150;
+  // Webhooks off: payments are recorded with their webhooks owed.
+  const off = await startTestService({ KV_PATH: kvPath, SWEEP_INTERVAL: "1h" });
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < owed; i++) {
+      const payment = cardPayment();
+      ids.push(payment.wixTransactionId as string);
+      assert.equal((await off.call(CREATE, payment)).status, 200);
+    }
+  } finally {
+    await off.close();
+  }
+  // Back on with a sweep page of 64 (WEBHOOK_CONCURRENCY 8) and an hour between sweeps: only the
+  // start-up sweep runs, so without paging on, 64 would go and the rest wait an hour.
+  const wix = await startFakeWix();
+  const on = await startTestService({
+    ...fakeWixEnv(wix),
+    KV_PATH: kvPath,
+    SWEEP_INTERVAL: "1h",
+    WEBHOOK_CONCURRENCY: "8",
+  });
+  try {
+    await eventually(
+      `${owed} webhooks`,
+      () => wix.events.length >= owed ? true : undefined,
+      20_000,
+    );
+    assert.deepEqual(new Set(wix.events.map((event) => event.wixTransactionId)), new Set(ids));
+  } finally {
+    await on.close();
+    await wix.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
