@@ -6,13 +6,13 @@
 
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./core/conformance.ts";
-import type { SpiPaths } from "./core/conformance.ts";
-import { runDemo } from "./core/demo.ts";
-import { parseDuration } from "./core/duration.ts";
-import { describeEvent, startFakeWix } from "./core/fake_wix.ts";
-import { generateRs256KeyPair, importRs256PrivateKey } from "./core/keys.ts";
-import { signWixRequest } from "./core/wix_signer.ts";
+import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./cli/conformance.ts";
+import type { SpiPaths } from "./cli/conformance.ts";
+import { runDemo } from "./cli/demo.ts";
+import { parseDuration } from "./core/common/duration.ts";
+import { describeEvent, startFakeWix } from "./cli/fake_wix.ts";
+import { generateRs256KeyPair, importRs256PrivateKey } from "./core/wix/keys.ts";
+import { signWixRequest } from "./cli/wix_signer.ts";
 import { startService } from "./main.ts";
 
 /** A mistake in how the command was called: printed with a hint, exit code 2. */

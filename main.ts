@@ -5,26 +5,26 @@
  * @module
  */
 
-import type { AppDeps } from "./core/app.ts";
-import { ConfigError, loadConfig } from "./core/config.ts";
-import type { Config } from "./core/config.ts";
-import { createWebhookDelivery, kvSupportsQueues } from "./core/delivery.ts";
-import { errorResponse, HttpError, readBodyLimited } from "./core/http.ts";
-import { runDueJobs } from "./core/jobs.ts";
-import type { Job, JobResult } from "./core/jobs.ts";
-import { importWixPublicKeys, loadOrCreateDevKeyPair } from "./core/keys.ts";
-import { openKv } from "./core/kv.ts";
-import { createLogger } from "./core/log.ts";
-import type { Logger } from "./core/log.ts";
-import { createOutbox } from "./core/outbox.ts";
-import { createPayments } from "./core/payments.ts";
-import type { PaymentProcessor } from "./core/processor.ts";
-import { verifyPspRequest } from "./core/psp_auth.ts";
-import { reason } from "./core/reason_codes.ts";
-import { createRequestHandler } from "./core/router.ts";
-import { createSandboxProcessor } from "./core/sandbox.ts";
-import { verifyWixRequest } from "./core/verify.ts";
-import { VERSION } from "./core/version.ts";
+import type { AppDeps } from "./routes/deps.ts";
+import { ConfigError, loadConfig } from "./core/config/config.ts";
+import type { Config } from "./core/config/config.ts";
+import { createWebhookDelivery, kvSupportsQueues } from "./core/delivery/delivery.ts";
+import { errorResponse, HttpError, readBodyLimited } from "./core/http/responses.ts";
+import { runDueJobs } from "./core/store/jobs.ts";
+import type { Job, JobResult } from "./core/store/jobs.ts";
+import { importWixPublicKeys, loadOrCreateDevKeyPair } from "./core/wix/keys.ts";
+import { openKv } from "./core/store/kv.ts";
+import { createLogger } from "./core/common/log.ts";
+import type { Logger } from "./core/common/log.ts";
+import { createOutbox } from "./core/delivery/outbox.ts";
+import { createPayments } from "./core/payments/payments.ts";
+import type { PaymentProcessor } from "./core/processor/types.ts";
+import { verifyPspRequest } from "./core/http/psp_gate.ts";
+import { reason } from "./core/wix/reason_codes.ts";
+import { createRequestHandler } from "./core/http/router.ts";
+import { createSandboxProcessor } from "./core/processors/sandbox/processor.ts";
+import { verifyWixRequest } from "./core/wix/verify.ts";
+import { VERSION } from "./core/common/version.ts";
 import { routes } from "./routes/mod.ts";
 
 /** In-process options beyond the environment. */

@@ -17,10 +17,10 @@
  * @module
  */
 
-import { generateRs256KeyPair, importRs256PrivateKey } from "../core/keys.ts";
-import { startFakeWix } from "../core/fake_wix.ts";
-import type { FakeWix } from "../core/fake_wix.ts";
-import { signWixRequest } from "../core/wix_signer.ts";
+import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/keys.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
+import type { FakeWix } from "../cli/fake_wix.ts";
+import { signWixRequest } from "../cli/wix_signer.ts";
 import type { LoadConfig } from "./load.ts";
 import { startProfiler, summarize } from "./profile.ts";
 

@@ -1,9 +1,9 @@
 /** `GET /healthz` (the process is up) and `GET /readyz` (KV answers; delivery state). */
 
-import type { AppDeps } from "../core/app.ts";
-import { errorResponse, jsonResponse } from "../core/http.ts";
-import type { Route } from "../core/router.ts";
-import { VERSION } from "../core/version.ts";
+import type { AppDeps } from "./deps.ts";
+import { errorResponse, jsonResponse } from "../core/http/responses.ts";
+import type { Route } from "../core/http/router.ts";
+import { VERSION } from "../core/common/version.ts";
 
 export const healthzRoute: Route<AppDeps> = {
   name: "healthz",

@@ -1,10 +1,10 @@
 /** `GET /psp/v1/webhooks/dead`: dead-lettered webhooks, oldest first, and the running total. */
 
-import type { AppDeps } from "../core/app.ts";
-import { jsonResponse } from "../core/http.ts";
-import { kvKeys } from "../core/kv_keys.ts";
-import type { Route } from "../core/router.ts";
-import { webhookView } from "../core/views.ts";
+import type { AppDeps } from "./deps.ts";
+import { jsonResponse } from "../core/http/responses.ts";
+import { kvKeys } from "../core/store/keys.ts";
+import type { Route } from "../core/http/router.ts";
+import { webhookView } from "../core/psp_api/views.ts";
 
 export const pspDeadWebhooksRoute: Route<AppDeps> = {
   name: "psp-dead-webhooks",

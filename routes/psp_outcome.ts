@@ -3,12 +3,12 @@
  * outcome. Applied through the state machine; a contradiction is 409 and changes nothing.
  */
 
-import type { AppDeps } from "../core/app.ts";
-import { errorResponse, jsonResponse } from "../core/http.ts";
-import { appliedOutcomeOf, pathParam } from "../core/psp_api.ts";
-import type { Route } from "../core/router.ts";
-import { parsePspRequest, pspOutcomeRequest } from "../core/schemas.ts";
-import { transactionSummary } from "../core/views.ts";
+import type { AppDeps } from "./deps.ts";
+import { errorResponse, jsonResponse } from "../core/http/responses.ts";
+import { appliedOutcomeOf, pathParam } from "../core/psp_api/outcome.ts";
+import type { Route } from "../core/http/router.ts";
+import { parsePspRequest, pspOutcomeRequest } from "../core/wix/schemas.ts";
+import { transactionSummary } from "../core/psp_api/views.ts";
 
 export const pspOutcomeRoute: Route<AppDeps> = {
   name: "psp-outcome",

@@ -4,12 +4,12 @@
  * without `wixRefundId`.
  */
 
-import type { AppDeps } from "../core/app.ts";
-import { errorResponse, jsonResponse } from "../core/http.ts";
-import { pathParam } from "../core/psp_api.ts";
-import type { Route } from "../core/router.ts";
-import { parsePspRequest, pspRefundRequest } from "../core/schemas.ts";
-import { refundView } from "../core/views.ts";
+import type { AppDeps } from "./deps.ts";
+import { errorResponse, jsonResponse } from "../core/http/responses.ts";
+import { pathParam } from "../core/psp_api/outcome.ts";
+import type { Route } from "../core/http/router.ts";
+import { parsePspRequest, pspRefundRequest } from "../core/wix/schemas.ts";
+import { refundView } from "../core/psp_api/views.ts";
 
 export const pspRefundsRoute: Route<AppDeps> = {
   name: "psp-refunds",

@@ -4,11 +4,11 @@
  * last four.
  */
 
-import type { AppDeps } from "../core/app.ts";
-import { errorResponse, jsonResponse } from "../core/http.ts";
-import { pathParam } from "../core/psp_api.ts";
-import type { Route } from "../core/router.ts";
-import { transactionView } from "../core/views.ts";
+import type { AppDeps } from "./deps.ts";
+import { errorResponse, jsonResponse } from "../core/http/responses.ts";
+import { pathParam } from "../core/psp_api/outcome.ts";
+import type { Route } from "../core/http/router.ts";
+import { transactionView } from "../core/psp_api/views.ts";
 
 export const pspTransactionRoute: Route<AppDeps> = {
   name: "psp-transaction",

@@ -6,9 +6,9 @@
  * nothing.
  */
 
-import type { AppDeps } from "../core/app.ts";
-import { pathParam } from "../core/psp_api.ts";
-import type { Route, RouteContext } from "../core/router.ts";
+import type { AppDeps } from "./deps.ts";
+import { pathParam } from "../core/psp_api/outcome.ts";
+import type { Route, RouteContext } from "../core/http/router.ts";
 import {
   CHECKOUT_CHOICES,
   CHECKOUT_HEADERS,
@@ -16,11 +16,11 @@ import {
   renderCheckoutMessage,
   renderCheckoutPage,
   returnUrlFor,
-} from "../core/sandbox_checkout.ts";
-import type { CheckoutChoice } from "../core/sandbox_checkout.ts";
-import { getMerchant, getTransaction } from "../core/store.ts";
-import type { TransactionRecord } from "../core/store.ts";
-import type { SandboxCheckout } from "../core/sandbox.ts";
+} from "../core/processors/sandbox/checkout_page.ts";
+import type { CheckoutChoice } from "../core/processors/sandbox/checkout_page.ts";
+import { getMerchant, getTransaction } from "../core/payments/records.ts";
+import type { TransactionRecord } from "../core/payments/records.ts";
+import type { SandboxCheckout } from "../core/processors/sandbox/processor.ts";
 
 const PATH = "/sandbox/checkout/:checkoutId";
 

@@ -6,11 +6,11 @@
  */
 
 import type { z } from "zod";
-import type { AppDeps } from "../core/app.ts";
-import { jsonResponse, parseJsonBody } from "../core/http.ts";
-import type { SpiBody } from "../core/payments.ts";
-import type { Route } from "../core/router.ts";
-import { parseSpiRequest } from "../core/schemas.ts";
+import type { AppDeps } from "./deps.ts";
+import { jsonResponse, parseJsonBody } from "../core/http/responses.ts";
+import type { SpiBody } from "../core/payments/payments.ts";
+import type { Route } from "../core/http/router.ts";
+import { parseSpiRequest } from "../core/wix/schemas.ts";
 
 /** Defines a `POST` SPI route behind the Wix signature gate. */
 export function spiRoute<S extends z.ZodType>(

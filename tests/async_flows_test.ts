@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ReasonCode } from "../core/reason_codes.ts";
-import { SANDBOX_CARDS } from "../core/sandbox.ts";
-import { startFakeWix } from "../core/fake_wix.ts";
-import type { FakeWix, ReceivedEvent } from "../core/fake_wix.ts";
+import { ReasonCode } from "../core/wix/reason_codes.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
+import type { FakeWix, ReceivedEvent } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, readAnswer, startTestService } from "./helpers.ts";
 import type { Answer, TestService } from "./helpers.ts";
 

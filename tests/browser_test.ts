@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { SANDBOX_CARDS } from "../core/sandbox.ts";
-import { startFakeWix } from "../core/fake_wix.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, PROJECT_ROOT, startTestService } from "./helpers.ts";
 
 /** Debian's Chromium; `.ci/run` installs it. Without it this test fails, it never skips. */

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../core/config.ts";
-import { importRs256PrivateKey, importWixPublicKeys } from "../core/keys.ts";
-import { verifyWixRequest } from "../core/verify.ts";
-import { signWixRequest } from "../core/wix_signer.ts";
+import { loadConfig } from "../core/config/config.ts";
+import { importRs256PrivateKey, importWixPublicKeys } from "../core/wix/keys.ts";
+import { verifyWixRequest } from "../core/wix/verify.ts";
+import { signWixRequest } from "../cli/wix_signer.ts";
 import {
   cardPayment,
   eventually,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { kvKeys } from "../core/kv_keys.ts";
-import { SANDBOX_CARDS } from "../core/sandbox.ts";
-import type { WebhookRecord } from "../core/store.ts";
-import { startFakeWix } from "../core/fake_wix.ts";
+import { kvKeys } from "../core/store/keys.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
+import type { WebhookRecord } from "../core/payments/records.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
 import {
   cardPayment,
   eventually,

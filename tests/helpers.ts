@@ -4,15 +4,15 @@
  * @module
  */
 
-import { loadConfig } from "../core/config.ts";
-import type { Config } from "../core/config.ts";
-import { generateRs256KeyPair } from "../core/keys.ts";
-import type { PemKeyPair } from "../core/keys.ts";
-import { createMemoryLogger } from "../core/log.ts";
-import { signWixRequest } from "../core/wix_signer.ts";
-import type { SignOptions } from "../core/wix_signer.ts";
-import type { TransactionStatus } from "../core/state_machine.ts";
-import type { TransactionRecord } from "../core/store.ts";
+import { loadConfig } from "../core/config/config.ts";
+import type { Config } from "../core/config/config.ts";
+import { generateRs256KeyPair } from "../core/wix/keys.ts";
+import type { PemKeyPair } from "../core/wix/keys.ts";
+import { createMemoryLogger } from "../core/common/log.ts";
+import { signWixRequest } from "../cli/wix_signer.ts";
+import type { SignOptions } from "../cli/wix_signer.ts";
+import type { TransactionStatus } from "../core/payments/state_machine.ts";
+import type { TransactionRecord } from "../core/payments/records.ts";
 import { startService } from "../main.ts";
 import type { RunningService, StartOptions } from "../main.ts";
 

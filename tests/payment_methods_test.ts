@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { startFakeWix } from "../core/fake_wix.ts";
-import { configurationRefusal, SANDBOX_INSTALLMENTS } from "../core/sandbox.ts";
-import type { PaymentInput } from "../core/processor.ts";
-import { paymentMethodOf } from "../core/payment_methods.ts";
-import { createTransactionRequest } from "../core/schemas.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
+import { configurationRefusal, SANDBOX_INSTALLMENTS } from "../core/processors/sandbox/processor.ts";
+import type { PaymentInput } from "../core/processor/types.ts";
+import { paymentMethodOf } from "../core/wix/payment_methods.ts";
+import { createTransactionRequest } from "../core/wix/schemas.ts";
 import {
   cardPayment,
   eventually,

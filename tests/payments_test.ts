@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { kvKeys } from "../core/kv_keys.ts";
-import type { PaymentProcessor } from "../core/processor.ts";
-import { ReasonCode } from "../core/reason_codes.ts";
+import { kvKeys } from "../core/store/keys.ts";
+import type { PaymentProcessor } from "../core/processor/types.ts";
+import { ReasonCode } from "../core/wix/reason_codes.ts";
 import {
   createSandboxProcessor,
   SANDBOX_CARDS,
   SANDBOX_DECLINED_REFUND_AMOUNT,
-} from "../core/sandbox.ts";
-import { getTransaction } from "../core/store.ts";
-import type { TransactionRecord } from "../core/store.ts";
+} from "../core/processors/sandbox/processor.ts";
+import { getTransaction } from "../core/payments/records.ts";
+import type { TransactionRecord } from "../core/payments/records.ts";
 import { cardPayment, kvDump, startTestService, uniqueId } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { JSON_CONTENT_TYPE } from "../core/http.ts";
-import { importRs256PrivateKey } from "../core/keys.ts";
-import { kvKeys } from "../core/kv_keys.ts";
-import { paymentFingerprint } from "../core/payments.ts";
-import { createTransactionRequest, parseSpiRequest } from "../core/schemas.ts";
-import { signWixRequest } from "../core/wix_signer.ts";
+import { JSON_CONTENT_TYPE } from "../core/http/responses.ts";
+import { importRs256PrivateKey } from "../core/wix/keys.ts";
+import { kvKeys } from "../core/store/keys.ts";
+import { paymentFingerprint } from "../core/payments/payments.ts";
+import { createTransactionRequest, parseSpiRequest } from "../core/wix/schemas.ts";
+import { signWixRequest } from "../cli/wix_signer.ts";
 import {
   cardPayment,
   signedPost,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { HttpError } from "../core/http.ts";
-import { generateRs256KeyPair } from "../core/keys.ts";
-import { sha256Hex, verifyWixRequest } from "../core/verify.ts";
-import type { WixVerifierOptions } from "../core/verify.ts";
-import { signWixRequest } from "../core/wix_signer.ts";
+import { HttpError } from "../core/http/responses.ts";
+import { generateRs256KeyPair } from "../core/wix/keys.ts";
+import { sha256Hex, verifyWixRequest } from "../core/wix/verify.ts";
+import type { WixVerifierOptions } from "../core/wix/verify.ts";
+import { signWixRequest } from "../cli/wix_signer.ts";
 import { testKeyPair } from "./helpers.ts";
 
 const BODY = JSON.stringify({ credentials: { clientId: "my_client" }, wixMerchantId: "m-1" });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { planDelivery } from "../core/delivery.ts";
-import { kvKeys } from "../core/kv_keys.ts";
-import { ReasonCode } from "../core/reason_codes.ts";
-import { SANDBOX_CARDS, SANDBOX_DECLINED_REFUND_AMOUNT } from "../core/sandbox.ts";
-import { listTransactionWebhooks } from "../core/store.ts";
-import type { WebhookRecord } from "../core/store.ts";
-import { startFakeWix } from "../core/fake_wix.ts";
-import type { FakeWix, ReceivedEvent } from "../core/fake_wix.ts";
+import { planDelivery } from "../core/delivery/delivery.ts";
+import { kvKeys } from "../core/store/keys.ts";
+import { ReasonCode } from "../core/wix/reason_codes.ts";
+import { SANDBOX_CARDS, SANDBOX_DECLINED_REFUND_AMOUNT } from "../core/processors/sandbox/processor.ts";
+import { listTransactionWebhooks } from "../core/payments/records.ts";
+import type { WebhookRecord } from "../core/payments/records.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
+import type { FakeWix, ReceivedEvent } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, startTestService } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 

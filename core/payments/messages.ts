@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Decline } from "./processor.ts";
-import type { OperationRecord, RefundRecord, SubmitEventBody, TransactionRecord } from "./store.ts";
+import type { Decline } from "../processor/types.ts";
+import type { OperationRecord, RefundRecord, SubmitEventBody, TransactionRecord } from "./records.ts";
 
 /** `{reasonCode, errorCode, errorMessage}` within the schema's length limits, or `{}`. */
 export function declineBody(decline: Decline | undefined): Record<string, unknown> {

@@ -7,8 +7,8 @@
  */
 
 import { z } from "zod";
-import { parseDuration, parseDurationList } from "./duration.ts";
-import { VERSION } from "./version.ts";
+import { parseDuration, parseDurationList } from "../common/duration.ts";
+import { VERSION } from "../common/version.ts";
 
 /** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
 export const DEPLOY_KV = "deploy";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { getTransaction, listRefunds, listTransactionWebhooks } from "./store.ts";
-import type { OperationRecord, RefundRecord, TransactionRecord, WebhookRecord } from "./store.ts";
+import { getTransaction, listRefunds, listTransactionWebhooks } from "../payments/records.ts";
+import type { OperationRecord, RefundRecord, TransactionRecord, WebhookRecord } from "../payments/records.ts";
 
 const iso = (ms: number | undefined) => ms === undefined ? undefined : new Date(ms).toISOString();
 

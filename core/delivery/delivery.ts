@@ -10,12 +10,12 @@
  * @module
  */
 
-import { atomicRetry, isLocalKvFile } from "./kv.ts";
-import { kvKeys } from "./kv_keys.ts";
-import type { Logger } from "./log.ts";
+import { atomicRetry, isLocalKvFile } from "../store/kv.ts";
+import { kvKeys } from "../store/keys.ts";
+import type { Logger } from "../common/log.ts";
 import type { OutboxListener, WebhookQueueMessage } from "./outbox.ts";
-import { getWebhooks, listTransactionWebhooks } from "./store.ts";
-import type { WebhookAttempt, WebhookRecord } from "./store.ts";
+import { getWebhooks, listTransactionWebhooks } from "../payments/records.ts";
+import type { WebhookAttempt, WebhookRecord } from "../payments/records.ts";
 
 /** What delivery needs from the configuration. */
 export interface DeliveryConfig {

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { kvKeys } from "./kv_keys.ts";
-import type { SubmitEventBody, TransactionRecord, WebhookKind, WebhookRecord } from "./store.ts";
+import { kvKeys } from "../store/keys.ts";
+import type { SubmitEventBody, TransactionRecord, WebhookKind, WebhookRecord } from "../payments/records.ts";
 
 /** The queue message that points delivery at one outbox record. */
 export interface WebhookQueueMessage {

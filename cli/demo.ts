@@ -5,15 +5,15 @@
  * @module
  */
 
-import { loadConfig } from "./config.ts";
-import type { Config } from "./config.ts";
+import { loadConfig } from "../core/config/config.ts";
+import type { Config } from "../core/config/config.ts";
 import { describeEvent, startFakeWix } from "./fake_wix.ts";
 import type { FakeWix } from "./fake_wix.ts";
-import { generateRs256KeyPair } from "./keys.ts";
-import { createLogger } from "./log.ts";
-import type { Logger } from "./log.ts";
-import { SANDBOX_CARDS } from "./sandbox.ts";
-import { getTransaction } from "./store.ts";
+import { generateRs256KeyPair } from "../core/wix/keys.ts";
+import { createLogger } from "../core/common/log.ts";
+import type { Logger } from "../core/common/log.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
+import { getTransaction } from "../core/payments/records.ts";
 import { signWixRequest } from "./wix_signer.ts";
 
 /** What the demo needs of a running service (`main.ts` provides it). */

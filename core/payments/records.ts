@@ -7,8 +7,8 @@
  * @module
  */
 
-import { kvKeys } from "./kv_keys.ts";
-import type { CardDetails, CredentialsOnFile, Decline } from "./processor.ts";
+import { kvKeys } from "../store/keys.ts";
+import type { CardDetails, CredentialsOnFile, Decline } from "../processor/types.ts";
 import type { TransactionStatus } from "./state_machine.ts";
 
 /** A request's hold on an operation while the processor is called. `at` 0 means released. */

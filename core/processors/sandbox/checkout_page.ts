@@ -5,11 +5,11 @@
  * @module
  */
 
-import { formatAmount } from "./currencies.ts";
-import type { AppliedOutcome } from "./payments.ts";
-import { reason } from "./reason_codes.ts";
-import type { SandboxCheckout } from "./sandbox.ts";
-import type { TransactionRecord } from "./store.ts";
+import { formatAmount } from "../../wix/currencies.ts";
+import type { AppliedOutcome } from "../../payments/payments.ts";
+import { reason } from "../../wix/reason_codes.ts";
+import type { SandboxCheckout } from "./processor.ts";
+import type { TransactionRecord } from "../../payments/records.ts";
 
 /** The buyer's three choices. */
 export const CHECKOUT_CHOICES = ["approve", "fail", "cancel"] as const;

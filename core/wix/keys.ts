@@ -6,8 +6,8 @@
 
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from "jose";
 import { dirname, join } from "node:path";
-import { ConfigError } from "./config.ts";
-import { isLocalKvFile } from "./kv.ts";
+import { ConfigError } from "../config/config.ts";
+import { isLocalKvFile } from "../store/kv.ts";
 
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
 

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { kvKeys } from "./kv_keys.ts";
-import type { CardDetails, CredentialsOnFile, Decline } from "./processor.ts";
+import { kvKeys } from "./keys.ts";
+import type { CardDetails, CredentialsOnFile, Decline } from "../processor/types.ts";
 
 /** A scheduled job. */
 export type Job =

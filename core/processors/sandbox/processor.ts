@@ -7,11 +7,11 @@
  * @module
  */
 
-import { newJobId, scheduleJob } from "./jobs.ts";
-import type { Job } from "./jobs.ts";
-import { kvKeys } from "./kv_keys.ts";
-import { canonicalMethodId, methodName } from "./payment_methods.ts";
-import { cardDetailsOfPan } from "./processor.ts";
+import { newJobId, scheduleJob } from "../../store/jobs.ts";
+import type { Job } from "../../store/jobs.ts";
+import { kvKeys } from "../../store/keys.ts";
+import { canonicalMethodId, methodName } from "../../wix/payment_methods.ts";
+import { cardDetailsOfPan } from "../../processor/types.ts";
 import type {
   CaptureVoidInput,
   CardDetails,
@@ -24,15 +24,15 @@ import type {
   PaymentOutcome,
   PaymentProcessor,
   RefundInput,
-} from "./processor.ts";
+} from "../../processor/types.ts";
 import {
   isPaymentDeclineCode,
   isPendingCode,
   reason,
   ReasonCode,
   reasonInfo,
-} from "./reason_codes.ts";
-import { sha256Hex } from "./verify.ts";
+} from "../../wix/reason_codes.ts";
+import { sha256Hex } from "../../wix/verify.ts";
 
 /**
  * The sandbox's test card numbers. The same table decides card and Google Pay payments by

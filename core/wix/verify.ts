@@ -9,7 +9,7 @@
 
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import type { JWTPayload } from "jose";
-import { HttpError, readBodyLimited } from "./http.ts";
+import { HttpError, readBodyLimited } from "../http/responses.ts";
 
 /** The only signature algorithm accepted. */
 export const ALLOWED_ALGORITHMS = ["RS256"] as const;

@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { HttpError, parseJsonBody } from "./http.ts";
+import { HttpError, parseJsonBody } from "../http/responses.ts";
 import {
   canonicalMethodId,
   DATA_KEYS_BY_METHOD,

@@ -15,9 +15,9 @@
  * @module
  */
 
-import type { PaymentMethodInput } from "./payment_methods.ts";
-import type { PendingReasonCode } from "./reason_codes.ts";
-import type { CreateTransactionRequest } from "./schemas.ts";
+import type { PaymentMethodInput } from "../wix/payment_methods.ts";
+import type { PendingReasonCode } from "../wix/reason_codes.ts";
+import type { CreateTransactionRequest } from "../wix/schemas.ts";
 
 /** A decline: a Wix reason code plus the PSP's own code and message. */
 export interface Decline {

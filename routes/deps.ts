@@ -3,11 +3,11 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
-import type { WebhookDelivery } from "./delivery.ts";
-import type { Logger } from "./log.ts";
-import type { Payments } from "./payments.ts";
-import type { SandboxCheckout } from "./sandbox.ts";
+import type { Config } from "../core/config/config.ts";
+import type { WebhookDelivery } from "../core/delivery/delivery.ts";
+import type { Logger } from "../core/common/log.ts";
+import type { Payments } from "../core/payments/payments.ts";
+import type { SandboxCheckout } from "../core/processors/sandbox/processor.ts";
 
 /** Everything routes need. */
 export interface AppDeps {

@@ -3,10 +3,10 @@
  * @module
  */
 
-import { HttpError } from "./http.ts";
-import type { AppliedOutcome } from "./payments.ts";
-import { ReasonCode, reasonInfo } from "./reason_codes.ts";
-import type { PspOutcomeRequest } from "./schemas.ts";
+import { HttpError } from "../http/responses.ts";
+import type { AppliedOutcome } from "../payments/payments.ts";
+import { ReasonCode, reasonInfo } from "../wix/reason_codes.ts";
+import type { PspOutcomeRequest } from "../wix/schemas.ts";
 
 /** The outcome a PSP report stands for; an omitted reason code takes the status's usual one. */
 export function appliedOutcomeOf(request: PspOutcomeRequest): AppliedOutcome {

@@ -10,14 +10,14 @@
  * @module
  */
 
-import { isSupportedCurrency } from "./currencies.ts";
-import { HttpError } from "./http.ts";
-import { newJobId, scheduleJob } from "./jobs.ts";
-import type { Job } from "./jobs.ts";
-import { atomicRetry, sleep } from "./kv.ts";
-import type { AtomicStep } from "./kv.ts";
-import { kvKeys } from "./kv_keys.ts";
-import type { Logger } from "./log.ts";
+import { isSupportedCurrency } from "../wix/currencies.ts";
+import { HttpError } from "../http/responses.ts";
+import { newJobId, scheduleJob } from "../store/jobs.ts";
+import type { Job } from "../store/jobs.ts";
+import { atomicRetry, sleep } from "../store/kv.ts";
+import type { AtomicStep } from "../store/kv.ts";
+import { kvKeys } from "../store/keys.ts";
+import type { Logger } from "../common/log.ts";
 import {
   declineBody,
   operationEvent,
@@ -27,9 +27,9 @@ import {
   transactionEvent,
   transactionResponse,
 } from "./messages.ts";
-import type { Outbox } from "./outbox.ts";
-import { paymentMethodOf } from "./payment_methods.ts";
-import { cardDetailsOfPan } from "./processor.ts";
+import type { Outbox } from "../delivery/outbox.ts";
+import { paymentMethodOf } from "../wix/payment_methods.ts";
+import { cardDetailsOfPan } from "../processor/types.ts";
 import type {
   CardDetails,
   ConnectOutcome,
@@ -39,21 +39,21 @@ import type {
   PaymentInput,
   PaymentOutcome,
   PaymentProcessor,
-} from "./processor.ts";
+} from "../processor/types.ts";
 import {
   isPaymentDeclineCode,
   isPendingCode,
   isRefundDeclineCode,
   reason,
   ReasonCode,
-} from "./reason_codes.ts";
+} from "../wix/reason_codes.ts";
 import type {
   CaptureTransactionRequest,
   ConnectAccountRequest,
   CreateTransactionRequest,
   RefundTransactionRequest,
   VoidTransactionRequest,
-} from "./schemas.ts";
+} from "../wix/schemas.ts";
 import { checkTransition, wasApproved, wixPhaseOf } from "./state_machine.ts";
 import type { TransactionStatus } from "./state_machine.ts";
 import type {
@@ -62,8 +62,8 @@ import type {
   OperationRecord,
   RefundRecord,
   TransactionRecord,
-} from "./store.ts";
-import { sha256Hex } from "./verify.ts";
+} from "./records.ts";
+import { sha256Hex } from "../wix/verify.ts";
 
 /** A JSON body answered to Wix with HTTP 200. */
 export type SpiBody = Record<string, unknown>;

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { errorResponse, HttpError, httpErrorResponse } from "./http.ts";
-import type { LogFields, Logger } from "./log.ts";
+import { errorResponse, HttpError, httpErrorResponse } from "./responses.ts";
+import type { LogFields, Logger } from "../common/log.ts";
 
 /** Who may call a route: Wix (signed `Digest`), the PSP back office (bearer key), or anyone. */
 export type Gate = "wix" | "psp" | "public";

@@ -6,7 +6,7 @@
  */
 
 import { dirname } from "node:path";
-import { DEPLOY_KV } from "./config.ts";
+import { DEPLOY_KV } from "../config/config.ts";
 
 /** False for KV paths that are not a local file: memory, remote, or Deno Deploy's database. */
 export function isLocalKvFile(path: string): boolean {

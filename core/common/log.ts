@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogLevel } from "./config.ts";
+import type { LogLevel } from "../config/config.ts";
 
 /** A log line's extra fields. */
 export type LogFields = Record<string, unknown>;
