@@ -9,9 +9,9 @@ import { dirname, join } from "node:path";
 import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./cli/conformance.ts";
 import type { SpiPaths } from "./cli/conformance.ts";
 import { runDemo } from "./cli/demo.ts";
-import { parseDuration } from "./core/common/duration.ts";
+import { parseDuration } from "./core/common/mod.ts";
 import { describeEvent, startFakeWix } from "./cli/fake_wix.ts";
-import { generateRs256KeyPair, importRs256PrivateKey } from "./core/wix/keys.ts";
+import { generateRs256KeyPair, importRs256PrivateKey } from "./core/wix/mod.ts";
 import { signWixRequest } from "./cli/wix_signer.ts";
 import { startService } from "./main.ts";
 

@@ -5,26 +5,19 @@
  * @module
  */
 
+import type { Clock, Logger } from "./core/common/mod.ts";
+import { createLogger, systemClock, VERSION } from "./core/common/mod.ts";
+import { ConfigError, loadConfig, loadOrCreateDevKeyPair } from "./core/config/mod.ts";
+import type { Config } from "./core/config/mod.ts";
+import { createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
+import { createGates, createRequestHandler, errorResponse } from "./core/http/mod.ts";
+import { createPayments } from "./core/payments/mod.ts";
+import type { PaymentJob } from "./core/payments/mod.ts";
+import type { PaymentProcessor } from "./core/processor/mod.ts";
+import { createSandboxProcessor } from "./core/processors/sandbox/mod.ts";
+import { kvSupportsQueues, openKv, runDueJobs } from "./core/store/mod.ts";
+import { importWixPublicKeys } from "./core/wix/mod.ts";
 import type { AppDeps } from "./routes/deps.ts";
-import { ConfigError, loadConfig } from "./core/config/config.ts";
-import type { Config } from "./core/config/config.ts";
-import { createWebhookDelivery, kvSupportsQueues } from "./core/delivery/delivery.ts";
-import { errorResponse, HttpError, readBodyLimited } from "./core/http/responses.ts";
-import { runDueJobs } from "./core/store/jobs.ts";
-import type { Job, JobResult } from "./core/store/jobs.ts";
-import { importWixPublicKeys, loadOrCreateDevKeyPair } from "./core/wix/keys.ts";
-import { openKv } from "./core/store/kv.ts";
-import { createLogger } from "./core/common/log.ts";
-import type { Logger } from "./core/common/log.ts";
-import { createOutbox } from "./core/delivery/outbox.ts";
-import { createPayments } from "./core/payments/payments.ts";
-import type { PaymentProcessor } from "./core/processor/types.ts";
-import { verifyPspRequest } from "./core/http/psp_gate.ts";
-import { reason } from "./core/wix/reason_codes.ts";
-import { createRequestHandler } from "./core/http/router.ts";
-import { createSandboxProcessor } from "./core/processors/sandbox/processor.ts";
-import { verifyWixRequest } from "./core/wix/verify.ts";
-import { VERSION } from "./core/common/version.ts";
 import { routes } from "./routes/mod.ts";
 
 /** In-process options beyond the environment. */
@@ -32,6 +25,8 @@ export interface StartOptions {
   logger?: Logger;
   /** A payment backend to use instead of the built-in sandbox. */
   processor?: (kv: Deno.Kv) => PaymentProcessor;
+  /** The time source of payments, delivery, jobs and the sandbox (default: the wall clock). */
+  clock?: Clock;
 }
 
 /** A running service. */
@@ -61,12 +56,27 @@ async function loadKeys(config: Config, logger: Logger): Promise<CryptoKey[]> {
   return [dev.publicKey];
 }
 
+/** Says loudly at start which parts are off for lack of configuration. */
+function warnAboutDisabledParts(config: Config, deliveryEnabled: boolean, logger: Logger): void {
+  if (!config.pspApiKey) {
+    logger.warn(
+      "PSP_API_KEY is not set: the PSP-side API (/psp/v1/...) is disabled and answers 404",
+    );
+  }
+  if (!deliveryEnabled) {
+    logger.warn(
+      "WIX_APP_ID and WIX_APP_SECRET are not set: webhooks are recorded but not sent until they are",
+    );
+  }
+}
+
 /** Starts the service described by `config` and returns once it is listening. */
 export async function startService(
   config: Config,
   options: StartOptions = {},
 ): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
   const keys = await loadKeys(config, logger);
   const kv = await openKv(config.kvPath);
   const useQueue = config.deliveryMode === "queue" ||
@@ -77,29 +87,22 @@ export async function startService(
     kv,
     publicBaseUrl: () => publicBaseUrl,
     pendingDelayMs: config.sandboxPendingDelayMs,
+    clock,
   });
   const processor = options.processor?.(kv) ?? sandbox;
-  const delivery = createWebhookDelivery({ kv, config, logger, useQueue });
+  const delivery = createWebhookDelivery({ kv, config, logger, clock, useQueue });
   const payments = createPayments({
     kv,
     processor,
     // Owed webhooks go out from this process as soon as their state change commits.
-    outbox: createOutbox(delivery.outboxListener),
+    outbox: createOutbox(delivery.outboxListener, config.webhookRetrySchedule),
     logger,
+    clock,
     inFlightWaitMs: config.inFlightWaitMs,
     processingLeaseMs: config.processingLeaseMs,
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
-  if (!config.pspApiKey) {
-    logger.warn(
-      "PSP_API_KEY is not set: the PSP-side API (/psp/v1/...) is disabled and answers 404",
-    );
-  }
-  if (!delivery.enabled) {
-    logger.warn(
-      "WIX_APP_ID and WIX_APP_SECRET are not set: webhooks are recorded but not sent until they are",
-    );
-  }
+  warnAboutDisabledParts(config, delivery.enabled, logger);
   const deps: AppDeps = {
     config,
     kv,
@@ -109,34 +112,15 @@ export async function startService(
     findSandboxCheckout: processor === sandbox ? sandbox.findCheckout : undefined,
   };
 
-  async function runJob(job: Job): Promise<JobResult> {
-    const result = job.kind === "payment_outcome"
-      ? await payments.recordPaymentOutcome(job.wixTransactionId, job.outcome, "sandbox")
-      : await payments.recordPaymentOutcome(
-        job.wixTransactionId,
-        { kind: "declined", ...reason("BUYER_CANCELED", "The buyer abandoned the payment page") },
-        "abandonment",
-        ["awaiting_buyer"],
-      );
-    if (result.kind === "busy") return { done: false, retryAt: Date.now() + 1000 };
-    if (result.kind === "rejected" && job.kind === "payment_outcome") {
-      logger.warn("scheduled outcome not applied", {
-        wixTransactionId: job.wixTransactionId,
-        reason: result.reason,
-      });
-    }
-    return { done: true };
-  }
-
   let sweeping: Promise<void> | undefined;
   const sweep = (): Promise<void> => {
     sweeping ??= (async () => {
       try {
         await delivery.sweep();
-        await runDueJobs(
+        await runDueJobs<PaymentJob>(
           kv,
-          Date.now(),
-          runJob,
+          clock.now(),
+          payments.runJob,
           (job, error) => logger.error("job failed", { job: job.kind, error }),
         );
       } catch (error) {
@@ -148,16 +132,17 @@ export async function startService(
     return sweeping;
   };
 
-  const handler = createRequestHandler(routes, deps, {
-    wix: async (request) =>
-      (await verifyWixRequest(request, {
-        keys,
-        clockSkewSeconds: config.jwtClockSkewSeconds,
-        maxBodyBytes: config.maxBodyBytes,
-      })).body,
-    psp: (request) => verifyPspRequest(request, config.pspApiKey, config.maxBodyBytes),
-    public: (request) => readBodyLimited(request, config.maxBodyBytes),
-  }, logger);
+  const handler = createRequestHandler(
+    routes,
+    deps,
+    createGates({
+      wixKeys: keys,
+      jwtClockSkewSeconds: config.jwtClockSkewSeconds,
+      maxBodyBytes: config.maxBodyBytes,
+      pspApiKey: config.pspApiKey,
+    }),
+    logger,
+  );
 
   const server = Deno.serve({
     port: config.port,
@@ -218,7 +203,7 @@ if (import.meta.main) {
       console.error(error.message);
       Deno.exit(1);
     }
-    if (error instanceof HttpError || error instanceof Error) {
+    if (error instanceof Error) {
       console.error(`Failed to start: ${error.message}`);
       Deno.exit(1);
     }

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/keys.ts";
+import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import type { FakeWix } from "../cli/fake_wix.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";

@@ -8,7 +8,7 @@
 
 import { describeEvent, startFakeWix } from "./fake_wix.ts";
 import type { FakeWix, ReceivedEvent } from "./fake_wix.ts";
-import { generateRs256KeyPair } from "../core/wix/keys.ts";
+import { generateRs256KeyPair } from "../core/wix/mod.ts";
 import { signWixRequest } from "./wix_signer.ts";
 import type { SignOptions } from "./wix_signer.ts";
 

@@ -5,15 +5,15 @@
  * @module
  */
 
-import { loadConfig } from "../core/config/config.ts";
-import type { Config } from "../core/config/config.ts";
+import { loadConfig } from "../core/config/mod.ts";
+import type { Config } from "../core/config/mod.ts";
 import { describeEvent, startFakeWix } from "./fake_wix.ts";
 import type { FakeWix } from "./fake_wix.ts";
-import { generateRs256KeyPair } from "../core/wix/keys.ts";
-import { createLogger } from "../core/common/log.ts";
-import type { Logger } from "../core/common/log.ts";
-import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
-import { getTransaction } from "../core/payments/records.ts";
+import { generateRs256KeyPair } from "../core/wix/mod.ts";
+import { createLogger } from "../core/common/mod.ts";
+import type { Logger } from "../core/common/mod.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
+import { getTransaction } from "../core/payments/mod.ts";
 import { signWixRequest } from "./wix_signer.ts";
 
 /** What the demo needs of a running service (`main.ts` provides it). */

@@ -6,7 +6,7 @@
  */
 
 import { SignJWT } from "jose";
-import { sha256Hex } from "../core/wix/verify.ts";
+import { sha256Hex } from "../core/common/mod.ts";
 
 /** Overrides for the signed claims, e.g. to build expired or future tokens in tests. */
 export interface SignOptions {

@@ -1,6 +1,6 @@
 /** `POST /v1/capture-transaction`: capture an `authorizeOnly` payment (spec §2.4). */
 
-import { captureTransactionRequest } from "../core/wix/schemas.ts";
+import { captureTransactionRequest } from "../core/wix/mod.ts";
 import { spiRoute } from "./spi_route.ts";
 
 export const captureTransactionRoute = spiRoute(

@@ -1,6 +1,6 @@
 /** `POST /v1/connect-account`: a merchant connects the PSP in the Wix dashboard (spec §2.1). */
 
-import { connectAccountRequest } from "../core/wix/schemas.ts";
+import { connectAccountRequest } from "../core/wix/mod.ts";
 import { spiRoute } from "./spi_route.ts";
 
 export const connectAccountRoute = spiRoute(

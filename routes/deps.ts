@@ -3,11 +3,11 @@
  * @module
  */
 
-import type { Config } from "../core/config/config.ts";
-import type { WebhookDelivery } from "../core/delivery/delivery.ts";
-import type { Logger } from "../core/common/log.ts";
-import type { Payments } from "../core/payments/payments.ts";
-import type { SandboxCheckout } from "../core/processors/sandbox/processor.ts";
+import type { Config } from "../core/config/mod.ts";
+import type { WebhookDelivery } from "../core/delivery/mod.ts";
+import type { Logger } from "../core/common/mod.ts";
+import type { Payments } from "../core/payments/mod.ts";
+import type { SandboxCheckout } from "../core/processors/sandbox/mod.ts";
 
 /** Everything routes need. */
 export interface AppDeps {

@@ -1,9 +1,9 @@
 /** `GET /healthz` (the process is up) and `GET /readyz` (KV answers; delivery state). */
 
 import type { AppDeps } from "./deps.ts";
-import { errorResponse, jsonResponse } from "../core/http/responses.ts";
-import type { Route } from "../core/http/router.ts";
-import { VERSION } from "../core/common/version.ts";
+import { errorResponse, jsonResponse } from "../core/http/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { VERSION } from "../core/common/mod.ts";
 
 export const healthzRoute: Route<AppDeps> = {
   name: "healthz",

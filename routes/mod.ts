@@ -1,7 +1,7 @@
 /** The route table: one module per route, in dispatch order. */
 
 import type { AppDeps } from "./deps.ts";
-import type { Route } from "../core/http/router.ts";
+import type { Route } from "../core/http/mod.ts";
 import { captureTransactionRoute } from "./capture_transaction.ts";
 import { connectAccountRoute } from "./connect_account.ts";
 import { createTransactionRoute } from "./create_transaction.ts";

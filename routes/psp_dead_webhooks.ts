@@ -1,10 +1,9 @@
 /** `GET /psp/v1/webhooks/dead`: dead-lettered webhooks, oldest first, and the running total. */
 
 import type { AppDeps } from "./deps.ts";
-import { jsonResponse } from "../core/http/responses.ts";
-import { kvKeys } from "../core/store/keys.ts";
-import type { Route } from "../core/http/router.ts";
-import { webhookView } from "../core/psp_api/views.ts";
+import { jsonResponse } from "../core/http/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { webhookView } from "../core/psp_api/mod.ts";
 
 export const pspDeadWebhooksRoute: Route<AppDeps> = {
   name: "psp-dead-webhooks",
@@ -14,10 +13,10 @@ export const pspDeadWebhooksRoute: Route<AppDeps> = {
   async handle(_ctx, deps) {
     const [dead, total] = await Promise.all([
       deps.delivery.listDead(),
-      deps.kv.get<Deno.KvU64>(kvKeys.webhookDeadTotal()),
+      deps.delivery.deadTotal(),
     ]);
     return jsonResponse({
-      deadLetteredTotal: Number(total.value?.value ?? 0n),
+      deadLetteredTotal: total,
       webhooks: dead.map(webhookView),
     });
   },

@@ -4,11 +4,12 @@
  */
 
 import type { AppDeps } from "./deps.ts";
-import { errorResponse, jsonResponse } from "../core/http/responses.ts";
-import { appliedOutcomeOf, pathParam } from "../core/psp_api/outcome.ts";
-import type { Route } from "../core/http/router.ts";
-import { parsePspRequest, pspOutcomeRequest } from "../core/wix/schemas.ts";
-import { transactionSummary } from "../core/psp_api/views.ts";
+import { errorResponse, jsonResponse } from "../core/http/mod.ts";
+import { pathParam } from "../core/http/mod.ts";
+import { appliedOutcomeOf } from "../core/psp_api/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { parsePspRequest, pspOutcomeRequest } from "../core/psp_api/mod.ts";
+import { transactionSummary } from "../core/psp_api/mod.ts";
 
 export const pspOutcomeRoute: Route<AppDeps> = {
   name: "psp-outcome",

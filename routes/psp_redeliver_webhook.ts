@@ -1,10 +1,10 @@
 /** `POST /psp/v1/webhooks/{id}/redeliver`: sends a dead-lettered webhook again, with a fresh schedule. */
 
 import type { AppDeps } from "./deps.ts";
-import { errorResponse, jsonResponse } from "../core/http/responses.ts";
-import { pathParam } from "../core/psp_api/outcome.ts";
-import type { Route } from "../core/http/router.ts";
-import { webhookView } from "../core/psp_api/views.ts";
+import { errorResponse, jsonResponse } from "../core/http/mod.ts";
+import { pathParam } from "../core/http/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { webhookView } from "../core/psp_api/mod.ts";
 
 export const pspRedeliverWebhookRoute: Route<AppDeps> = {
   name: "psp-redeliver-webhook",

@@ -5,11 +5,11 @@
  */
 
 import type { AppDeps } from "./deps.ts";
-import { errorResponse, jsonResponse } from "../core/http/responses.ts";
-import { pathParam } from "../core/psp_api/outcome.ts";
-import type { Route } from "../core/http/router.ts";
-import { parsePspRequest, pspRefundRequest } from "../core/wix/schemas.ts";
-import { refundView } from "../core/psp_api/views.ts";
+import { errorResponse, jsonResponse } from "../core/http/mod.ts";
+import { pathParam } from "../core/http/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { parsePspRequest, pspRefundRequest } from "../core/psp_api/mod.ts";
+import { refundView } from "../core/psp_api/mod.ts";
 
 export const pspRefundsRoute: Route<AppDeps> = {
   name: "psp-refunds",

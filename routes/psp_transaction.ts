@@ -5,10 +5,10 @@
  */
 
 import type { AppDeps } from "./deps.ts";
-import { errorResponse, jsonResponse } from "../core/http/responses.ts";
-import { pathParam } from "../core/psp_api/outcome.ts";
-import type { Route } from "../core/http/router.ts";
-import { transactionView } from "../core/psp_api/views.ts";
+import { errorResponse, jsonResponse } from "../core/http/mod.ts";
+import { pathParam } from "../core/http/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { transactionView } from "../core/psp_api/mod.ts";
 
 export const pspTransactionRoute: Route<AppDeps> = {
   name: "psp-transaction",

@@ -7,8 +7,8 @@
  */
 
 import type { AppDeps } from "./deps.ts";
-import { pathParam } from "../core/psp_api/outcome.ts";
-import type { Route, RouteContext } from "../core/http/router.ts";
+import { pathParam } from "../core/http/mod.ts";
+import type { Route, RouteContext } from "../core/http/mod.ts";
 import {
   CHECKOUT_CHOICES,
   CHECKOUT_HEADERS,
@@ -16,11 +16,11 @@ import {
   renderCheckoutMessage,
   renderCheckoutPage,
   returnUrlFor,
-} from "../core/processors/sandbox/checkout_page.ts";
-import type { CheckoutChoice } from "../core/processors/sandbox/checkout_page.ts";
-import { getMerchant, getTransaction } from "../core/payments/records.ts";
-import type { TransactionRecord } from "../core/payments/records.ts";
-import type { SandboxCheckout } from "../core/processors/sandbox/processor.ts";
+} from "../core/processors/sandbox/mod.ts";
+import type { CheckoutChoice } from "../core/processors/sandbox/mod.ts";
+import { getMerchant, getTransaction } from "../core/payments/mod.ts";
+import type { TransactionRecord } from "../core/payments/mod.ts";
+import type { SandboxCheckout } from "../core/processors/sandbox/mod.ts";
 
 const PATH = "/sandbox/checkout/:checkoutId";
 

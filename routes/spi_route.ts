@@ -7,10 +7,11 @@
 
 import type { z } from "zod";
 import type { AppDeps } from "./deps.ts";
-import { jsonResponse, parseJsonBody } from "../core/http/responses.ts";
-import type { SpiBody } from "../core/payments/payments.ts";
-import type { Route } from "../core/http/router.ts";
-import { parseSpiRequest } from "../core/wix/schemas.ts";
+import { parseJsonBody } from "../core/common/mod.ts";
+import { jsonResponse } from "../core/http/mod.ts";
+import type { SpiBody } from "../core/payments/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { parseSpiRequest } from "../core/wix/mod.ts";
 
 /** Defines a `POST` SPI route behind the Wix signature gate. */
 export function spiRoute<S extends z.ZodType>(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ReasonCode } from "../core/wix/reason_codes.ts";
-import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
+import { ReasonCode } from "../core/wix/mod.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import type { FakeWix, ReceivedEvent } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, readAnswer, startTestService } from "./helpers.ts";

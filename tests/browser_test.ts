@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, PROJECT_ROOT, startTestService } from "./helpers.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../core/config/config.ts";
-import { importRs256PrivateKey, importWixPublicKeys } from "../core/wix/keys.ts";
-import { verifyWixRequest } from "../core/wix/verify.ts";
+import { loadConfig } from "../core/config/mod.ts";
+import { importRs256PrivateKey, importWixPublicKeys } from "../core/wix/mod.ts";
+import { verifyWixRequest } from "../core/wix/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import {
   cardPayment,

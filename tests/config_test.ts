@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../core/config/config.ts";
+import { ConfigError, loadConfig } from "../core/config/mod.ts";
 import { mainCommand, testKeyPair } from "./helpers.ts";
 
 Deno.test("config: embedded defaults need no variables", () => {

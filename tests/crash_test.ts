@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { kvKeys } from "../core/store/keys.ts";
-import { SANDBOX_CARDS } from "../core/processors/sandbox/processor.ts";
-import type { WebhookRecord } from "../core/payments/records.ts";
+import { kvKeys } from "../core/store/mod.ts";
+import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
+import type { WebhookRecord } from "../core/delivery/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import {
   cardPayment,

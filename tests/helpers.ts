@@ -4,15 +4,15 @@
  * @module
  */
 
-import { loadConfig } from "../core/config/config.ts";
-import type { Config } from "../core/config/config.ts";
-import { generateRs256KeyPair } from "../core/wix/keys.ts";
-import type { PemKeyPair } from "../core/wix/keys.ts";
-import { createMemoryLogger } from "../core/common/log.ts";
+import { loadConfig } from "../core/config/mod.ts";
+import type { Config } from "../core/config/mod.ts";
+import { generateRs256KeyPair } from "../core/wix/mod.ts";
+import type { PemKeyPair } from "../core/wix/mod.ts";
+import { createMemoryLogger } from "../core/common/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import type { SignOptions } from "../cli/wix_signer.ts";
-import type { TransactionStatus } from "../core/payments/state_machine.ts";
-import type { TransactionRecord } from "../core/payments/records.ts";
+import type { TransactionStatus } from "../core/payments/mod.ts";
+import type { TransactionRecord } from "../core/payments/mod.ts";
 import { startService } from "../main.ts";
 import type { RunningService, StartOptions } from "../main.ts";
 

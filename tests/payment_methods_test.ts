@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { startFakeWix } from "../cli/fake_wix.ts";
-import { configurationRefusal, SANDBOX_INSTALLMENTS } from "../core/processors/sandbox/processor.ts";
-import type { PaymentInput } from "../core/processor/types.ts";
-import { paymentMethodOf } from "../core/wix/payment_methods.ts";
-import { createTransactionRequest } from "../core/wix/schemas.ts";
+import { configurationRefusal, SANDBOX_INSTALLMENTS } from "../core/processors/sandbox/mod.ts";
+import type { PaymentInput } from "../core/processor/mod.ts";
+import { paymentMethodOf } from "../core/payments/mod.ts";
+import { createTransactionRequest } from "../core/wix/mod.ts";
 import {
   cardPayment,
   eventually,

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { kvKeys } from "../core/store/keys.ts";
-import type { PaymentProcessor } from "../core/processor/types.ts";
-import { ReasonCode } from "../core/wix/reason_codes.ts";
+import { kvKeys } from "../core/store/mod.ts";
+import type { PaymentProcessor } from "../core/processor/mod.ts";
+import { ReasonCode } from "../core/wix/mod.ts";
 import {
   createSandboxProcessor,
   SANDBOX_CARDS,
   SANDBOX_DECLINED_REFUND_AMOUNT,
-} from "../core/processors/sandbox/processor.ts";
-import { getTransaction } from "../core/payments/records.ts";
-import type { TransactionRecord } from "../core/payments/records.ts";
+} from "../core/processors/sandbox/mod.ts";
+import { getTransaction } from "../core/payments/mod.ts";
+import type { TransactionRecord } from "../core/payments/mod.ts";
 import { cardPayment, kvDump, startTestService, uniqueId } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { JSON_CONTENT_TYPE } from "../core/http/responses.ts";
-import { importRs256PrivateKey } from "../core/wix/keys.ts";
-import { kvKeys } from "../core/store/keys.ts";
-import { paymentFingerprint } from "../core/payments/payments.ts";
-import { createTransactionRequest, parseSpiRequest } from "../core/wix/schemas.ts";
+import { JSON_CONTENT_TYPE } from "../core/http/mod.ts";
+import { importRs256PrivateKey } from "../core/wix/mod.ts";
+import { kvKeys } from "../core/store/mod.ts";
+import { paymentFingerprint } from "../core/payments/mod.ts";
+import { createTransactionRequest, parseSpiRequest } from "../core/wix/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import {
   cardPayment,

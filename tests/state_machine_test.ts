@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { CURRENCY_COUNT, formatAmount, minorUnitDigits } from "../core/wix/currencies.ts";
-import { planOutcome } from "../core/payments/payments.ts";
+import { CURRENCY_COUNT, formatAmount, minorUnitDigits } from "../core/wix/mod.ts";
+import { planOutcome } from "../core/payments/mod.ts";
 import {
   ALL_REASON_CODES,
   isPaymentDeclineCode,
   isPendingCode,
   isRefundDeclineCode,
   ReasonCode,
-} from "../core/wix/reason_codes.ts";
-import { checkTransition } from "../core/payments/state_machine.ts";
-import type { TransactionStatus } from "../core/payments/state_machine.ts";
+} from "../core/wix/mod.ts";
+import { checkTransition } from "../core/payments/mod.ts";
+import type { TransactionStatus } from "../core/payments/mod.ts";
 import { transactionRecord } from "./helpers.ts";
 
 const STATUSES: TransactionStatus[] = [

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { HttpError } from "../core/http/responses.ts";
-import { generateRs256KeyPair } from "../core/wix/keys.ts";
-import { sha256Hex, verifyWixRequest } from "../core/wix/verify.ts";
-import type { WixVerifierOptions } from "../core/wix/verify.ts";
+import { DomainError } from "../core/common/mod.ts";
+import { errorToResponse } from "../core/http/mod.ts";
+import { generateRs256KeyPair } from "../core/wix/mod.ts";
+import { sha256Hex } from "../core/common/mod.ts";
+import { verifyWixRequest, WixRequestRefused } from "../core/wix/mod.ts";
+import type { WixVerifierOptions } from "../core/wix/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import { testKeyPair } from "./helpers.ts";
 
@@ -33,12 +35,20 @@ async function options(extra: Partial<WixVerifierOptions> = {}): Promise<WixVeri
 }
 
 async function refused(req: Request, status: number, code: string, opts?: WixVerifierOptions) {
+  // The refusal carries a stable code; core/http/errors.ts turns it into the HTTP status.
+  let refusal: unknown;
   await assert.rejects(verifyWixRequest(req, opts ?? await options()), (error: unknown) => {
-    assert.ok(error instanceof HttpError, `expected HttpError, got ${error}`);
+    assert.ok(
+      error instanceof WixRequestRefused || error instanceof DomainError,
+      `expected a refusal, got ${error}`,
+    );
     assert.equal(error.code, code);
-    assert.equal(error.status, status);
+    refusal = error;
     return true;
   });
+  const response = errorToResponse(refusal)!;
+  assert.equal(response.status, status);
+  assert.equal((await response.json()).error.code, code);
 }
 
 Deno.test("verify: a correctly signed request passes and yields its exact bytes", async () => {

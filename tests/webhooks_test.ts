@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { planDelivery } from "../core/delivery/delivery.ts";
-import { kvKeys } from "../core/store/keys.ts";
-import { ReasonCode } from "../core/wix/reason_codes.ts";
-import { SANDBOX_CARDS, SANDBOX_DECLINED_REFUND_AMOUNT } from "../core/processors/sandbox/processor.ts";
-import { listTransactionWebhooks } from "../core/payments/records.ts";
-import type { WebhookRecord } from "../core/payments/records.ts";
+import { planDelivery } from "../core/delivery/mod.ts";
+import { kvKeys } from "../core/store/mod.ts";
+import { ReasonCode } from "../core/wix/mod.ts";
+import { SANDBOX_CARDS, SANDBOX_DECLINED_REFUND_AMOUNT } from "../core/processors/sandbox/mod.ts";
+import { listTransactionWebhooks } from "../core/delivery/mod.ts";
+import type { WebhookRecord } from "../core/delivery/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import type { FakeWix, ReceivedEvent } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, startTestService } from "./helpers.ts";

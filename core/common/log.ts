@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { LogLevel } from "../config/config.ts";
+/** Log verbosity. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** A log line's extra fields. */
 export type LogFields = Record<string, unknown>;

@@ -7,16 +7,16 @@
  */
 
 import { z } from "zod";
-import { parseDuration, parseDurationList } from "../common/duration.ts";
-import { VERSION } from "../common/version.ts";
+import { ConfigError } from "../common/mod.ts";
+import { parseDuration, parseDurationList } from "../common/mod.ts";
+import type { LogLevel } from "../common/mod.ts";
+import { VERSION } from "../common/mod.ts";
+import { DEPLOY_KV } from "../store/mod.ts";
 
-/** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
-export const DEPLOY_KV = "deploy";
+export { ConfigError };
 
 /** How webhooks are driven: KV queues plus a sweeper, the sweeper alone, or detected at start. */
 export type DeliveryMode = "auto" | "queue" | "poll";
-/** Log verbosity. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** The validated configuration of one service instance. */
 export interface Config {
@@ -54,14 +54,6 @@ export interface Config {
   sandboxPendingDelayMs: number;
   /** A redirect payment without a buyer's choice for this long is canceled (0 disables). */
   redirectAbandonAfterMs: number;
-}
-
-/** Raised when configuration is invalid; `problems` has one line per bad variable. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((line) => `  - ${line}`).join("\n")}`);
-    this.name = "ConfigError";
-  }
 }
 
 interface Variable<T> {

@@ -4,12 +4,20 @@
  * truth. Once the operation commits, the owed records are announced so that this process
  * delivers them at once; the due-time index lets the sweeper find anything an announcement
  * missed (a crash right after the commit, another process). Retries travel on the KV queue
- * (delivery.ts).
+ * (`worker.ts`). A webhook's first attempt is due after the retry schedule's first delay.
  * @module
  */
 
-import { kvKeys } from "../store/keys.ts";
-import type { SubmitEventBody, TransactionRecord, WebhookKind, WebhookRecord } from "../payments/records.ts";
+import { kvKeys } from "../store/mod.ts";
+import type { SubmitEventBody, WebhookKind, WebhookRecord } from "./records.ts";
+import { firstAttemptDelay } from "./retry_policy.ts";
+
+/** What the outbox needs of the record that owes a webhook: its id and webhook sequence. */
+export interface OwingRecord {
+  wixTransactionId: string;
+  /** The sequence number of the last webhook this record owed; bumped by each `owe`. */
+  webhookSeq: number;
+}
 
 /** The queue message that points delivery at one outbox record. */
 export interface WebhookQueueMessage {
@@ -25,7 +33,7 @@ export interface Outbox {
    */
   owe(
     op: Deno.AtomicOperation,
-    tx: TransactionRecord,
+    tx: OwingRecord,
     kind: WebhookKind,
     phase: "pending" | "final",
     body: SubmitEventBody,
@@ -54,15 +62,17 @@ export interface OutboxListener {
 
 /**
  * Creates the outbox. With a `listener`, each owed record is announced once its operation has
- * committed, and a transaction's first webhook is written already leased to the listener
- * (nothing earlier can be owed, so the ordering rules have nothing to check).
+ * committed, and a transaction's first webhook due at once is written already leased to the
+ * listener (nothing earlier can be owed, so the ordering rules have nothing to check). Each
+ * record's first attempt is due after the first delay of `retrySchedule`.
  */
-export function createOutbox(listener?: OutboxListener): Outbox {
+export function createOutbox(listener?: OutboxListener, retrySchedule: number[] = [0]): Outbox {
   const owedBy = new WeakMap<Deno.AtomicOperation, WebhookRecord[]>();
   return {
     owe(op, tx, kind, phase, body, now) {
       tx.webhookSeq += 1;
       const id = newWebhookId(now);
+      const dueAt = now + firstAttemptDelay(retrySchedule);
       const record: WebhookRecord = {
         id,
         wixTransactionId: tx.wixTransactionId,
@@ -73,14 +83,15 @@ export function createOutbox(listener?: OutboxListener): Outbox {
         state: "queued",
         attemptCount: 0,
         attempts: [],
-        nextAttemptAt: now,
+        nextAttemptAt: dueAt,
         createdAt: now,
       };
-      const lease = tx.webhookSeq === 1 ? listener?.leaseForFirstAttempt(now) : undefined;
+      const preLease = tx.webhookSeq === 1 && dueAt === now;
+      const lease = preLease ? listener?.leaseForFirstAttempt(now) : undefined;
       if (lease) record.lease = lease;
       op.set(kvKeys.webhook(id), record)
         .set(kvKeys.transactionWebhook(tx.wixTransactionId, tx.webhookSeq), id)
-        .set(kvKeys.webhookDue(now, id), null);
+        .set(kvKeys.webhookDue(dueAt, id), null);
       owedBy.set(op, [...owedBy.get(op) ?? [], record]);
       return id;
     },

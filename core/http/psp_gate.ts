@@ -5,7 +5,8 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { HttpError, readBodyLimited } from "./responses.ts";
+import { readBodyLimited } from "../common/mod.ts";
+import { HttpError } from "./responses.ts";
 
 async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { errorResponse, HttpError, httpErrorResponse } from "./responses.ts";
-import type { LogFields, Logger } from "../common/log.ts";
+import type { LogFields, Logger } from "../common/mod.ts";
+import { errorToResponse } from "./errors.ts";
+import { errorResponse, HttpError } from "./responses.ts";
 
 /** Who may call a route: Wix (signed `Digest`), the PSP back office (bearer key), or anyone. */
 export type Gate = "wix" | "psp" | "public";
@@ -34,7 +35,7 @@ export interface Route<D> {
   handle(ctx: RouteContext, deps: D): Promise<Response>;
 }
 
-/** A gate checks a request and returns the body bytes it read; it throws {@link HttpError}. */
+/** A gate checks a request and returns the body bytes it read; it throws a mapped error. */
 export type GateCheck = (request: Request) => Promise<Uint8Array>;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -81,9 +82,10 @@ export function createRequestHandler<D>(
         }, deps);
       }
     } catch (error) {
-      if (error instanceof HttpError) {
-        response = httpErrorResponse(error);
-        fields.error = error.code;
+      const mapped = errorToResponse(error);
+      if (mapped) {
+        response = mapped;
+        fields.error = (error as { code: string }).code;
       } else {
         logger.error("unhandled error", { requestId, route: routeName, error });
         response = errorResponse(500, "internal_error", `internal error (request id ${requestId})`);
@@ -113,4 +115,17 @@ function methodNotAllowed(method: string, allowed: string[]): Response {
       allow,
     },
   );
+}
+
+/** Decodes a path parameter, answering 400 when it is not valid percent-encoding. */
+export function pathParam(params: Record<string, string>, name: string): string {
+  try {
+    return decodeURIComponent(params[name]);
+  } catch {
+    throw new HttpError(
+      400,
+      "invalid_request",
+      `the ${name} in the path is not valid percent-encoding`,
+    );
+  }
 }

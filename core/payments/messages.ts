@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { Decline } from "../processor/types.ts";
-import type { OperationRecord, RefundRecord, SubmitEventBody, TransactionRecord } from "./records.ts";
+import type { Decline } from "../processor/mod.ts";
+import type { SubmitEventBody } from "../delivery/mod.ts";
+import type { OperationRecord, RefundRecord, TransactionRecord } from "./records.ts";
 
 /** `{reasonCode, errorCode, errorMessage}` within the schema's length limits, or `{}`. */
 export function declineBody(decline: Decline | undefined): Record<string, unknown> {

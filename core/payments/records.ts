@@ -1,15 +1,16 @@
 /**
- * What the service persists in Deno KV, and the reads routes need (each a single `get` or a
- * short prefix list). Writes happen in the core functions that own each state change, always
- * as one checked atomic operation that also records the webhook the change owes.
+ * The payment records kept in Deno KV (transactions, refunds, captures and voids, merchants)
+ * and their reads. Writes happen only in this folder's operations, each as one checked atomic
+ * operation that also records the webhook the change owes; statuses change only through
+ * `state_machine.ts`.
  *
  * No record holds a card number, CVV, credential or token: at most BIN and last four.
  * @module
  */
 
-import { kvKeys } from "../store/keys.ts";
-import type { CardDetails, CredentialsOnFile, Decline } from "../processor/types.ts";
-import type { TransactionStatus } from "./state_machine.ts";
+import { kvKeys } from "../store/mod.ts";
+import type { CardDetails, CredentialsOnFile, Decline } from "../processor/mod.ts";
+import type { OperationStatus, RefundStatus, TransactionStatus } from "./state_machine.ts";
 
 /** A request's hold on an operation while the processor is called. `at` 0 means released. */
 export interface Claim {
@@ -20,7 +21,7 @@ export interface Claim {
 
 /** A capture or a void, stored on its transaction (one of each at most). */
 export interface OperationRecord {
-  status: "processing" | "succeeded" | "declined";
+  status: OperationStatus;
   amount: number;
   claim?: Claim;
   decline?: Decline;
@@ -86,7 +87,7 @@ export interface RefundRecord {
   wixTransactionId: string;
   amount: number;
   initiator: "wix" | "psp";
-  status: "processing" | "succeeded" | "failed";
+  status: RefundStatus;
   claim?: Claim;
   decline?: Decline;
   createdAt: number;
@@ -99,49 +100,6 @@ export interface MerchantRecord {
   accountId: string;
   accountName: string;
   connectedAt: number;
-}
-
-/** The Submit Event body: exactly one of the four event kinds (spec §3.3). */
-export type SubmitEventBody = { event: Partial<Record<WebhookKind, Record<string, unknown>>> };
-
-/** The event kinds of Submit Event. */
-export type WebhookKind = "transaction" | "refund" | "capture" | "void";
-
-/** Where an owed webhook is in its life. */
-export type WebhookState = "queued" | "delivered" | "dead" | "superseded";
-
-/** One delivery attempt, as shown to operators. */
-export interface WebhookAttempt {
-  at: number;
-  durationMs: number;
-  /** HTTP status of Submit Event (or of the token call when that failed). */
-  status?: number;
-  error?: string;
-}
-
-/** An owed webhook (outbox record). */
-export interface WebhookRecord {
-  id: string;
-  wixTransactionId: string;
-  /** Order among the transaction's webhooks. */
-  seq: number;
-  kind: WebhookKind;
-  /** For transaction events: pending (5005/5009) or final. Other kinds are always final. */
-  phase: "pending" | "final";
-  body: SubmitEventBody;
-  state: WebhookState;
-  /** Attempts in the current round of the retry schedule (reset by redelivery). */
-  attemptCount: number;
-  /** Most recent attempts, oldest first (bounded). */
-  attempts: WebhookAttempt[];
-  /** When the next attempt is due, while queued. */
-  nextAttemptAt: number;
-  lease?: { owner: string; until: number };
-  createdAt: number;
-  deliveredAt?: number;
-  deadAt?: number;
-  /** Why it will not be sent (superseded records). */
-  note?: string;
 }
 
 /** Reads a transaction. */
@@ -168,35 +126,6 @@ export async function listRefunds(kv: Deno.Kv, wixTransactionId: string): Promis
   const refunds = await Promise.all(ids.map((id) => getRefund(kv, id)));
   return refunds.filter((refund): refund is RefundRecord => refund !== null)
     .sort((a, b) => a.createdAt - b.createdAt);
-}
-
-/** Lists a transaction's webhooks with their KV entries, in the order they were owed. */
-export async function listTransactionWebhooks(
-  kv: Deno.Kv,
-  wixTransactionId: string,
-): Promise<Deno.KvEntry<WebhookRecord>[]> {
-  const ids: string[] = [];
-  for await (
-    const entry of kv.list<string>({ prefix: kvKeys.transactionWebhooksPrefix(wixTransactionId) })
-  ) {
-    ids.push(entry.value);
-  }
-  return (await getWebhooks(kv, ids)).sort((a, b) => a.value.seq - b.value.seq);
-}
-
-/** Reads webhook records by id (10 per `getMany`, its limit), skipping ids that are gone. */
-export async function getWebhooks(
-  kv: Deno.Kv,
-  ids: string[],
-): Promise<Deno.KvEntry<WebhookRecord>[]> {
-  const entries: Deno.KvEntry<WebhookRecord>[] = [];
-  for (let i = 0; i < ids.length; i += 10) {
-    const batch = await kv.getMany<WebhookRecord[]>(
-      ids.slice(i, i + 10).map((id) => kvKeys.webhook(id)),
-    );
-    for (const entry of batch) if (entry.value) entries.push(entry as Deno.KvEntry<WebhookRecord>);
-  }
-  return entries;
 }
 
 /** Reads a merchant. */

@@ -1,7 +1,9 @@
 /**
- * The payment state machine: a closed union of statuses and the one table of allowed
- * transitions. Every status change in the service goes through {@link checkTransition}, so a
- * change that would contradict an earlier final state cannot be written.
+ * The state machines of everything whose status changes: transactions, refunds, and the
+ * capture or void of an authorization. Each is a closed union of statuses with one table of
+ * allowed transitions, and the `move*` functions here are the only writers of a status (and of
+ * a transaction's history), so a change that would contradict an earlier final state cannot be
+ * written.
  * @module
  */
 
@@ -68,4 +70,79 @@ export function wixPhaseOf(status: TransactionStatus): WixPaymentPhase {
   if (status === "pending") return "pending";
   if (status === "processing" || status === "awaiting_buyer") return "none";
   return "final";
+}
+
+/** A refund's status. A refund refused before the processor is asked starts as `failed`. */
+export type RefundStatus = "processing" | "succeeded" | "failed";
+
+/** The status of a capture or a void of an authorization. */
+export type OperationStatus = "processing" | "succeeded" | "declined";
+
+const REFUND_TRANSITIONS: Record<RefundStatus, readonly RefundStatus[]> = {
+  processing: ["succeeded", "failed"],
+  succeeded: [],
+  failed: [],
+};
+
+const OPERATION_TRANSITIONS: Record<OperationStatus, readonly OperationStatus[]> = {
+  processing: ["succeeded", "declined"],
+  succeeded: [],
+  declined: [],
+};
+
+/** Raised when code tries a transition the tables forbid: a bug, never a request's fault. */
+export class IllegalTransition extends Error {
+  constructor(what: string, from: string, to: string) {
+    super(`a ${from} ${what} cannot become ${to}`);
+    this.name = "IllegalTransition";
+  }
+}
+
+/** How many status changes a transaction's history keeps. */
+const HISTORY_LIMIT = 20;
+
+/** What {@link moveTransaction} needs of a transaction record. */
+interface HasStatusHistory {
+  status: TransactionStatus;
+  history: { status: TransactionStatus; at: number; source: string }[];
+  updatedAt: number;
+}
+
+/**
+ * `tx` moved to `to` at `now` by `source`, with the change in its history; throws
+ * {@link IllegalTransition} when the table forbids it (callers check first with
+ * {@link checkTransition} where a request may ask for a forbidden change).
+ */
+export function moveTransaction<T extends HasStatusHistory>(
+  tx: T,
+  to: TransactionStatus,
+  now: number,
+  source: string,
+): T {
+  if (!checkTransition(tx.status, to).ok) throw new IllegalTransition("transaction", tx.status, to);
+  const history = [...tx.history, { status: to, at: now, source }].slice(-HISTORY_LIMIT);
+  return { ...tx, status: to, history, updatedAt: now };
+}
+
+/** `refund` settled as `to` at `now`; throws {@link IllegalTransition} when not allowed. */
+export function moveRefund<T extends { status: RefundStatus; updatedAt: number }>(
+  refund: T,
+  to: RefundStatus,
+  now: number,
+): T {
+  if (!REFUND_TRANSITIONS[refund.status].includes(to)) {
+    throw new IllegalTransition("refund", refund.status, to);
+  }
+  return { ...refund, status: to, updatedAt: now };
+}
+
+/** A capture or void settled as `to`; throws {@link IllegalTransition} when not allowed. */
+export function moveOperation<T extends { status: OperationStatus }>(
+  operation: T,
+  to: OperationStatus,
+): T {
+  if (!OPERATION_TRANSITIONS[operation.status].includes(to)) {
+    throw new IllegalTransition("capture or void", operation.status, to);
+  }
+  return { ...operation, status: to };
 }

@@ -15,9 +15,9 @@
  * @module
  */
 
-import type { PaymentMethodInput } from "../wix/payment_methods.ts";
-import type { PendingReasonCode } from "../wix/reason_codes.ts";
-import type { CreateTransactionRequest } from "../wix/schemas.ts";
+import type { PaymentMethodInput } from "../wix/mod.ts";
+import type { PendingReasonCode } from "../wix/mod.ts";
+import type { CreateTransactionRequest } from "../wix/mod.ts";
 
 /** A decline: a Wix reason code plus the PSP's own code and message. */
 export interface Decline {

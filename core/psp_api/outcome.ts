@@ -3,10 +3,9 @@
  * @module
  */
 
-import { HttpError } from "../http/responses.ts";
-import type { AppliedOutcome } from "../payments/payments.ts";
-import { ReasonCode, reasonInfo } from "../wix/reason_codes.ts";
-import type { PspOutcomeRequest } from "../wix/schemas.ts";
+import type { AppliedOutcome } from "../payments/mod.ts";
+import { ReasonCode, reasonInfo } from "../wix/mod.ts";
+import type { PspOutcomeRequest } from "./schemas.ts";
 
 /** The outcome a PSP report stands for; an omitted reason code takes the status's usual one. */
 export function appliedOutcomeOf(request: PspOutcomeRequest): AppliedOutcome {
@@ -25,18 +24,5 @@ export function appliedOutcomeOf(request: PspOutcomeRequest): AppliedOutcome {
       return decline(ReasonCode.BUYER_CANCELED);
     case "declined":
       return decline(request.reasonCode ?? ReasonCode.GENERAL_BANK_DECLINE);
-  }
-}
-
-/** Decodes a path parameter, answering 400 when it is not valid percent-encoding. */
-export function pathParam(params: Record<string, string>, name: string): string {
-  try {
-    return decodeURIComponent(params[name]);
-  } catch {
-    throw new HttpError(
-      400,
-      "invalid_request",
-      `the ${name} in the path is not valid percent-encoding`,
-    );
   }
 }

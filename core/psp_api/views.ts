@@ -6,8 +6,10 @@
  * @module
  */
 
-import { getTransaction, listRefunds, listTransactionWebhooks } from "../payments/records.ts";
-import type { OperationRecord, RefundRecord, TransactionRecord, WebhookRecord } from "../payments/records.ts";
+import { listTransactionWebhooks } from "../delivery/mod.ts";
+import type { WebhookRecord } from "../delivery/mod.ts";
+import { getTransaction, listRefunds } from "../payments/mod.ts";
+import type { OperationRecord, RefundRecord, TransactionRecord } from "../payments/mod.ts";
 
 const iso = (ms: number | undefined) => ms === undefined ? undefined : new Date(ms).toISOString();
 

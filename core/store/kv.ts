@@ -6,7 +6,10 @@
  */
 
 import { dirname } from "node:path";
-import { DEPLOY_KV } from "../config/config.ts";
+import { sleep } from "../common/mod.ts";
+
+/** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
+export const DEPLOY_KV = "deploy";
 
 /** False for KV paths that are not a local file: memory, remote, or Deno Deploy's database. */
 export function isLocalKvFile(path: string): boolean {
@@ -61,7 +64,14 @@ export async function atomicRetry<T>(
   }
 }
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Whether `kv` supports queues: remote KV and the new Deno Deploy do not (enqueue throws). */
+export async function kvSupportsQueues(kv: Deno.Kv, kvPath: string): Promise<boolean> {
+  if (!isLocalKvFile(kvPath) && kvPath !== ":memory:") return false;
+  if (Deno.env.get("DENO_DEPLOYMENT_ID")) return false;
+  try {
+    await kv.enqueue({ type: "probe" });
+    return true;
+  } catch {
+    return false;
+  }
 }

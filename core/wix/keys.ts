@@ -1,13 +1,11 @@
 /**
- * RS256 keys: importing the app's public key(s) from PEM, and generating and storing the
- * development key pair used when none is configured.
+ * RS256 keys: importing the app's public key(s) from PEM, and generating a key pair (the
+ * development pair, the CLI's signer, tests).
  * @module
  */
 
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from "jose";
-import { dirname, join } from "node:path";
-import { ConfigError } from "../config/config.ts";
-import { isLocalKvFile } from "../store/kv.ts";
+import { ConfigError } from "../common/mod.ts";
 
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
 
@@ -73,44 +71,4 @@ export async function generateRs256KeyPair(): Promise<PemKeyPair> {
 /** Imports a PKCS#8 (`BEGIN PRIVATE KEY`) RS256 private key for signing. */
 export async function importRs256PrivateKey(pem: string): Promise<CryptoKey> {
   return await importPKCS8(pem.trim(), "RS256");
-}
-
-/** Where the development key pair lives: beside a local KV file, else nowhere (kept in memory). */
-export function devKeyPaths(
-  kvPath: string,
-): { privatePath: string; publicPath: string } | undefined {
-  if (!isLocalKvFile(kvPath)) return undefined;
-  const dir = dirname(kvPath);
-  return {
-    privatePath: join(dir, "dev-wix-private-key.pem"),
-    publicPath: join(dir, "dev-wix-public-key.pem"),
-  };
-}
-
-/**
- * Loads the development key pair from beside the KV file, or generates and stores it there
- * (private key readable by the owner only). With an in-memory KV the pair is not written.
- */
-export async function loadOrCreateDevKeyPair(
-  kvPath: string,
-): Promise<{ publicKey: CryptoKey; privatePath?: string; created: boolean }> {
-  const paths = devKeyPaths(kvPath);
-  if (paths) {
-    try {
-      const publicPem = await Deno.readTextFile(paths.publicPath);
-      return {
-        publicKey: await importSPKI(publicPem, "RS256"),
-        privatePath: paths.privatePath,
-        created: false,
-      };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-  const pair = await generateRs256KeyPair();
-  if (!paths) return { publicKey: pair.publicKey, created: true };
-  await Deno.mkdir(dirname(paths.privatePath), { recursive: true });
-  await Deno.writeTextFile(paths.privatePath, pair.privatePem, { mode: 0o600 });
-  await Deno.writeTextFile(paths.publicPath, pair.publicPem);
-  return { publicKey: pair.publicKey, privatePath: paths.privatePath, created: true };
 }

@@ -12,8 +12,6 @@
  * @module
  */
 
-import type { CreateTransactionRequest } from "./schemas.ts";
-
 /** The `paymentMethod` id of card payments, the only one with card data or a stored token. */
 export const CARD_METHOD_ID = "creditCard";
 /** The `paymentMethod` id of Google Pay. */
@@ -97,43 +95,3 @@ export const DATA_KEYS_BY_METHOD: Record<string, readonly (string | null)[]> = {
   sofort: [null],
   ideal: ["ideal", null],
 };
-
-/** Reads the means of payment of a request that passed the schema. */
-export function paymentMethodOf(request: CreateTransactionRequest): PaymentMethodInput {
-  const data = request.paymentMethodData ?? {};
-  if (data.card) {
-    const { networkTransactionId, dsTransactionId, ...card } = data.card;
-    return {
-      type: "card",
-      methodId: request.paymentMethod ?? CARD_METHOD_ID,
-      card,
-      networkTransactionId,
-      dsTransactionId,
-    };
-  }
-  if (data.googlePay) {
-    const wallet = data.googlePay;
-    return {
-      type: "googlePay",
-      methodId: request.paymentMethod ?? GOOGLE_PAY_METHOD_ID,
-      pan: wallet.pan,
-      expirationYear: wallet.expirationYear,
-      expirationMonth: wallet.expirationMonth,
-      authenticationMethod: wallet.authenticationMethod ?? "UNKNOWN_AUTHENTICATION_METHOD",
-      cryptogram: wallet.cryptogram,
-      eci: wallet.eci,
-    };
-  }
-  if (data.reference) {
-    return {
-      type: "storedToken",
-      methodId: request.paymentMethod ?? CARD_METHOD_ID,
-      token: data.reference.token,
-    };
-  }
-  return {
-    type: "hostedPage",
-    methodId: request.paymentMethod ?? "hostedPage",
-    issuerBank: data.ideal?.issuerBank,
-  };
-}

@@ -3,13 +3,14 @@
  *
  * Wix signs each request with RS256 and puts `JWT=<token>` in the `Digest` header; the token's
  * `data.SHA256` is the hex SHA-256 of the exact body bytes (spec §7.1). Every failure raises an
- * {@link HttpError} whose code names the check that failed; secrets are never echoed.
+ * {@link WixRequestRefused} whose code names the check that failed; secrets are never echoed.
  * @module
  */
 
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import type { JWTPayload } from "jose";
-import { HttpError, readBodyLimited } from "../http/responses.ts";
+import { readBodyLimited } from "../common/mod.ts";
+import { sha256Hex } from "../common/mod.ts";
 
 /** The only signature algorithm accepted. */
 export const ALLOWED_ALGORITHMS = ["RS256"] as const;
@@ -30,14 +31,31 @@ export interface VerifiedWixRequest {
   claims: JWTPayload;
 }
 
-const unauthorized = (code: string, message: string) => new HttpError(401, code, message);
+/** Which check of a Wix request failed. */
+export type WixRequestRefusalCode =
+  | "missing_digest_header"
+  | "malformed_digest_header"
+  | "unsupported_content_type"
+  | "missing_body_digest"
+  | "body_digest_mismatch"
+  | "malformed_token"
+  | "algorithm_not_allowed"
+  | "bad_signature"
+  | "token_issued_in_future"
+  | "token_expired"
+  | "missing_claim"
+  | "invalid_claim";
 
-/** Lower-case hex SHA-256 of `bytes` (WebCrypto). */
-export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
-  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
-  return new Uint8Array(digest).toHex();
+/** A Wix request refused by verification; `code` names the check that failed. */
+export class WixRequestRefused extends Error {
+  constructor(readonly code: WixRequestRefusalCode, message: string) {
+    super(message);
+    this.name = "WixRequestRefused";
+  }
 }
+
+const unauthorized = (code: WixRequestRefusalCode, message: string) =>
+  new WixRequestRefused(code, message);
 
 /**
  * Verifies one request as Wix signs it and returns its body bytes, read once under the size
@@ -65,7 +83,7 @@ export async function verifyWixRequest(
 
   const contentType = request.headers.get("content-type") ?? "";
   if (contentType.split(";")[0].trim().toLowerCase() !== "application/json") {
-    throw new HttpError(415, "unsupported_content_type", "Content-Type must be application/json");
+    throw unauthorized("unsupported_content_type", "Content-Type must be application/json");
   }
 
   const body = await readBodyLimited(request, options.maxBodyBytes);
@@ -131,7 +149,7 @@ async function verifyDigestToken(token: string, options: WixVerifierOptions): Pr
   return payload;
 }
 
-function mapJoseError(error: unknown): HttpError {
+function mapJoseError(error: unknown): WixRequestRefused {
   if (error instanceof joseErrors.JWTExpired) {
     return unauthorized("token_expired", "the token has expired (exp is in the past)");
   }

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { formatAmount } from "../../wix/currencies.ts";
-import type { AppliedOutcome } from "../../payments/payments.ts";
-import { reason } from "../../wix/reason_codes.ts";
+import { formatAmount } from "../../wix/mod.ts";
+import type { AppliedOutcome } from "../../payments/mod.ts";
+import { reason } from "../../wix/mod.ts";
 import type { SandboxCheckout } from "./processor.ts";
-import type { TransactionRecord } from "../../payments/records.ts";
+import type { TransactionRecord } from "../../payments/mod.ts";
 
 /** The buyer's three choices. */
 export const CHECKOUT_CHOICES = ["approve", "fail", "cancel"] as const;

@@ -7,11 +7,11 @@
  * @module
  */
 
-import { newJobId, scheduleJob } from "../../store/jobs.ts";
-import type { Job } from "../../store/jobs.ts";
-import { kvKeys } from "../../store/keys.ts";
-import { canonicalMethodId, methodName } from "../../wix/payment_methods.ts";
-import { cardDetailsOfPan } from "../../processor/types.ts";
+import { systemClock } from "../../common/mod.ts";
+import type { Clock } from "../../common/mod.ts";
+import { sha256Hex } from "../../common/mod.ts";
+import type { PaymentJob } from "../../payments/mod.ts";
+import { cardDetailsOfPan } from "../../processor/mod.ts";
 import type {
   CaptureVoidInput,
   CardDetails,
@@ -24,15 +24,17 @@ import type {
   PaymentOutcome,
   PaymentProcessor,
   RefundInput,
-} from "../../processor/types.ts";
+} from "../../processor/mod.ts";
+import { kvKeys, newJobId, scheduleJob } from "../../store/mod.ts";
 import {
+  canonicalMethodId,
   isPaymentDeclineCode,
   isPendingCode,
+  methodName,
   reason,
   ReasonCode,
   reasonInfo,
-} from "../../wix/reason_codes.ts";
-import { sha256Hex } from "../../wix/verify.ts";
+} from "../../wix/mod.ts";
 
 /**
  * The sandbox's test card numbers. The same table decides card and Google Pay payments by
@@ -84,6 +86,8 @@ export interface SandboxOptions {
   publicBaseUrl: () => string;
   /** Delay before a pending card reaches its final outcome. */
   pendingDelayMs: number;
+  /** The time source (default: the wall clock). */
+  clock?: Clock;
 }
 
 /** A sandbox checkout session: the page a redirect payment sends its buyer to. */
@@ -200,6 +204,7 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
   findCheckout(checkoutId: string): Promise<SandboxCheckout | null>;
 } {
   const { kv } = options;
+  const clock = options.clock ?? systemClock;
 
   /** The stored credential `reference`, if it exists and belongs to `wixMerchantId`. */
   async function findStoredCredential(
@@ -251,9 +256,9 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
       };
     };
     const pendingThen = (
-      outcome: Extract<Job, { kind: "payment_outcome" }>["outcome"],
+      outcome: Extract<PaymentJob, { kind: "payment_outcome" }>["outcome"],
     ): PaymentOutcome => {
-      const job: Job = {
+      const job: PaymentJob = {
         kind: "payment_outcome",
         id: newJobId(),
         wixTransactionId: input.wixTransactionId,
@@ -387,7 +392,7 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
     if (existing.value) return existing.value.outcome;
     const op = kv.atomic().check({ key, versionstamp: null });
     const outcome = decideAndWrite(op);
-    op.set(key, { outcome, at: Date.now() });
+    op.set(key, { outcome, at: clock.now() });
     const result = await op.commit();
     if (result.ok) return outcome;
     return (await kv.get<{ outcome: T }>(key)).value!.outcome;
@@ -420,8 +425,8 @@ export function createSandboxProcessor(options: SandboxOptions): PaymentProcesso
       const existing = await kv.get<{ outcome: PaymentOutcome }>(key);
       if (!existing.value) {
         const op = kv.atomic().check(existing).sum(calls, 1n);
-        const outcome = await decide(input, op, Date.now());
-        if ((await op.set(key, { outcome, at: Date.now() }).commit()).ok) return outcome;
+        const outcome = await decide(input, op, clock.now());
+        if ((await op.set(key, { outcome, at: clock.now() }).commit()).ok) return outcome;
       }
       await kv.atomic().sum(calls, 1n).commit();
       return (await kv.get<{ outcome: PaymentOutcome }>(key)).value!.outcome;

@@ -1,0 +1,126 @@
+/**
+ * Webhook delivery: every outbox record reaches Wix's Submit Event API, in order per
+ * transaction, never contradicting an earlier event, retried on a long schedule, and
+ * dead-lettered visibly (and redeliverably) when the schedule runs out. Owns the outbox, the
+ * webhook records, the retry policy, the ordering rules, the Wix client (OAuth + Submit Event),
+ * the worker and the dead letters. May import `common` and `store`; never `payments`, `http`,
+ * routes or `cli` (payments owe webhooks through the {@link Outbox} interface).
+ * @module
+ */
+
+import type { Clock } from "../common/mod.ts";
+import type { Logger } from "../common/mod.ts";
+import { deadWebhookTotal, listDeadWebhooks, requeueDeadWebhook } from "./dead_letters.ts";
+import type { RedeliverResult } from "./dead_letters.ts";
+import type { OutboxListener, WebhookQueueMessage } from "./outbox.ts";
+import type { WebhookRecord } from "./records.ts";
+import { createWixClient } from "./wix_client.ts";
+import type { WixClientConfig } from "./wix_client.ts";
+import { createWorker } from "./worker.ts";
+
+export { createOutbox, newWebhookId } from "./outbox.ts";
+export type { Outbox, OutboxListener, OwingRecord, WebhookQueueMessage } from "./outbox.ts";
+export type { RedeliverResult } from "./dead_letters.ts";
+export { planDelivery } from "./ordering.ts";
+export type { DeliveryPlan } from "./ordering.ts";
+export { firstAttemptDelay, nextDelay, parseRetryAfter } from "./retry_policy.ts";
+export { settleAttempt } from "./attempt.ts";
+export * from "./records.ts";
+
+/** What delivery needs from the configuration. */
+export interface DeliveryConfig extends WixClientConfig {
+  webhookRetrySchedule: number[];
+  webhookConcurrency: number;
+}
+
+/** Delivery's collaborators. */
+export interface DeliveryOptions {
+  kv: Deno.Kv;
+  config: DeliveryConfig;
+  logger: Logger;
+  clock: Clock;
+  /** Whether owed webhooks are announced on the KV queue (else the sweeper alone drives). */
+  useQueue: boolean;
+}
+
+/** The running delivery. */
+export interface WebhookDelivery {
+  /** False when `WIX_APP_ID`/`WIX_APP_SECRET` are unset: webhooks stay owed, nothing is sent. */
+  readonly enabled: boolean;
+  readonly mode: "queue" | "poll";
+  /** Starts the queue listener (queue mode). The caller drives {@link sweep} on a timer. */
+  start(): void;
+  /** Kicks every record that is due now (bounded per pass). */
+  sweep(): Promise<void>;
+  /** Asks for one record to be looked at now. */
+  kick(id: string): void;
+  /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
+  readonly outboxListener: OutboxListener;
+  /** Moves a dead-lettered record back to the queue with a fresh schedule. */
+  redeliver(id: string): Promise<RedeliverResult>;
+  /** Dead-lettered records, oldest first. */
+  listDead(limit?: number): Promise<WebhookRecord[]>;
+  /** How many webhooks were ever dead-lettered. */
+  deadTotal(): Promise<number>;
+  /** Stops taking work and waits for attempts in flight. Close the KV afterwards. */
+  stop(): Promise<void>;
+  /** Settles once the queue listener has ended (after the KV is closed). */
+  listenerClosed(): Promise<void>;
+}
+
+const silentListener: OutboxListener = { leaseForFirstAttempt: () => undefined, owed: () => {} };
+
+/** Creates webhook delivery: the worker, its queue listener and the dead-letter functions. */
+export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery {
+  const { kv, config, logger, clock, useQueue } = options;
+  const enabled = config.wixAppId !== undefined && config.wixAppSecret !== undefined;
+  const worker = createWorker({
+    kv,
+    logger,
+    clock,
+    useQueue,
+    // An attempt is two calls of at most the timeout each; the margin covers KV writes.
+    leaseMs: 2 * config.webhookTimeoutMs + 2_000,
+    retrySchedule: config.webhookRetrySchedule,
+    client: createWixClient(config),
+    concurrency: config.webhookConcurrency,
+    callTimeoutMs: config.webhookTimeoutMs,
+  }, logger);
+  let listener: Promise<void> | undefined;
+  let stopped = false;
+  const kick = (id: string) => enabled && worker.kick(id);
+  return {
+    enabled,
+    mode: useQueue ? "queue" : "poll",
+    start() {
+      if (!useQueue || listener) return;
+      listener = kv.listenQueue((message: unknown) => {
+        const msg = message as Partial<WebhookQueueMessage> | null;
+        if (msg?.type === "webhook" && typeof msg.id === "string") kick(msg.id);
+      }).catch((error) => {
+        if (!stopped) logger.error("queue listener stopped", { error });
+      });
+    },
+    sweep: () => enabled ? worker.sweep() : Promise.resolve(),
+    kick,
+    outboxListener: enabled ? worker.outboxListener : silentListener,
+    async redeliver(id) {
+      const result = await requeueDeadWebhook(kv, clock, useQueue, id);
+      if (result.ok) {
+        const { wixTransactionId } = result.record;
+        logger.info("webhook redelivery requested", { webhookId: id, wixTransactionId });
+        kick(id);
+      }
+      return result;
+    },
+    listDead: (limit) => listDeadWebhooks(kv, limit),
+    deadTotal: () => deadWebhookTotal(kv),
+    async stop() {
+      stopped = true;
+      await worker.stop();
+    },
+    async listenerClosed() {
+      await listener;
+    },
+  };
+}

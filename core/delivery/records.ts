@@ -1,0 +1,79 @@
+/**
+ * The outbox records: one per webhook owed, with its attempts and where it is in its life, and
+ * the reads delivery and the PSP API need.
+ * @module
+ */
+
+import { kvKeys } from "../store/mod.ts";
+
+/** The Submit Event body: exactly one of the four event kinds (spec §3.3). */
+export type SubmitEventBody = { event: Partial<Record<WebhookKind, Record<string, unknown>>> };
+
+/** The event kinds of Submit Event. */
+export type WebhookKind = "transaction" | "refund" | "capture" | "void";
+
+/** Where an owed webhook is in its life. */
+export type WebhookState = "queued" | "delivered" | "dead" | "superseded";
+
+/** One delivery attempt, as shown to operators. */
+export interface WebhookAttempt {
+  at: number;
+  durationMs: number;
+  /** HTTP status of Submit Event (or of the token call when that failed). */
+  status?: number;
+  error?: string;
+}
+
+/** An owed webhook (outbox record). */
+export interface WebhookRecord {
+  id: string;
+  wixTransactionId: string;
+  /** Order among the transaction's webhooks. */
+  seq: number;
+  kind: WebhookKind;
+  /** For transaction events: pending (5005/5009) or final. Other kinds are always final. */
+  phase: "pending" | "final";
+  body: SubmitEventBody;
+  state: WebhookState;
+  /** Attempts in the current round of the retry schedule (reset by redelivery). */
+  attemptCount: number;
+  /** Most recent attempts, oldest first (bounded). */
+  attempts: WebhookAttempt[];
+  /** When the next attempt is due, while queued. */
+  nextAttemptAt: number;
+  lease?: { owner: string; until: number };
+  createdAt: number;
+  deliveredAt?: number;
+  deadAt?: number;
+  /** Why it will not be sent (superseded records). */
+  note?: string;
+}
+
+/** Lists a transaction's webhooks with their KV entries, in the order they were owed. */
+export async function listTransactionWebhooks(
+  kv: Deno.Kv,
+  wixTransactionId: string,
+): Promise<Deno.KvEntry<WebhookRecord>[]> {
+  const ids: string[] = [];
+  for await (
+    const entry of kv.list<string>({ prefix: kvKeys.transactionWebhooksPrefix(wixTransactionId) })
+  ) {
+    ids.push(entry.value);
+  }
+  return (await getWebhooks(kv, ids)).sort((a, b) => a.value.seq - b.value.seq);
+}
+
+/** Reads webhook records by id (10 per `getMany`, its limit), skipping ids that are gone. */
+export async function getWebhooks(
+  kv: Deno.Kv,
+  ids: string[],
+): Promise<Deno.KvEntry<WebhookRecord>[]> {
+  const entries: Deno.KvEntry<WebhookRecord>[] = [];
+  for (let i = 0; i < ids.length; i += 10) {
+    const batch = await kv.getMany<WebhookRecord[]>(
+      ids.slice(i, i + 10).map((id) => kvKeys.webhook(id)),
+    );
+    for (const entry of batch) if (entry.value) entries.push(entry as Deno.KvEntry<WebhookRecord>);
+  }
+  return entries;
+}

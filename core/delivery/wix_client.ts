@@ -1,0 +1,92 @@
+/**
+ * The Wix side of one delivery attempt: a fresh OAuth token (spec §3.1), then Submit Event
+ * (§3.2), each under the attempt timeout. Never throws: every failure is an answer, with the
+ * server's `Retry-After` when it sent one. Tokens are never logged or kept.
+ * @module
+ */
+
+import { parseRetryAfter } from "./retry_policy.ts";
+import type { SubmitEventBody } from "./records.ts";
+
+/** What the Wix client needs from the configuration. */
+export interface WixClientConfig {
+  wixApiBaseUrl: string;
+  wixAppId?: string;
+  wixAppSecret?: string;
+  pspName: string;
+  pspVersion: string;
+  webhookTimeoutMs: number;
+}
+
+/** The result of one attempt. */
+export type SendResult =
+  | { ok: true; status: number }
+  | { ok: false; status?: number; error: string; retryAfterMs?: number };
+
+/** Sends Submit Events to Wix. */
+export interface WixClient {
+  submitEvent(body: SubmitEventBody, now: number): Promise<SendResult>;
+}
+
+/** A {@link WixClient} for `config`. */
+export function createWixClient(config: WixClientConfig): WixClient {
+  const post = (path: string, headers: Record<string, string>, body: unknown) =>
+    fetch(`${config.wixApiBaseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(config.webhookTimeoutMs),
+    });
+
+  async function fetchToken(now: number): Promise<{ token: string } | SendResult> {
+    const response = await post("/oauth/access", {}, {
+      grant_type: "client_credentials",
+      scope: "CASHIER.GET_ACCESS",
+      client_id: config.wixAppId,
+      client_secret: config.wixAppSecret,
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return {
+        ok: false,
+        status: response.status,
+        error: `token request answered HTTP ${response.status}`,
+        retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now),
+      };
+    }
+    const token = (await response.json().catch(() => ({})))?.access_token;
+    if (typeof token !== "string" || token === "") {
+      return { ok: false, status: 200, error: "token response has no access_token" };
+    }
+    return { token };
+  }
+
+  async function submitEvent(body: SubmitEventBody, now: number): Promise<SendResult> {
+    try {
+      const token = await fetchToken(now);
+      if (!("token" in token)) return token;
+      const response = await post("/payments/v1/provider-platform-events", {
+        "authorization": token.token,
+        "user-agent": `${config.pspName}/${config.pspVersion}`,
+      }, body);
+      await response.body?.cancel();
+      if (response.status === 200) return { ok: true, status: 200 };
+      return {
+        ok: false,
+        status: response.status,
+        error: `Submit Event answered HTTP ${response.status}`,
+        retryAfterMs: response.status === 429 || response.status === 503
+          ? parseRetryAfter(response.headers.get("retry-after"), now)
+          : undefined,
+      };
+    } catch (error) {
+      const name = (error as Error).name;
+      const message = name === "TimeoutError"
+        ? `timed out after ${config.webhookTimeoutMs} ms`
+        : `network error: ${(error as Error).message}`;
+      return { ok: false, error: message };
+    }
+  }
+
+  return { submitEvent };
+}

@@ -1,0 +1,193 @@
+/**
+ * The delivery worker: an in-memory scheduler of attempts under a concurrency cap, fed by three
+ * drivers that only "kick" a record id (the record decides): the outbox's announcement right
+ * after a commit, a KV queue message (retries, when the KV has queues), and the sweeper's pass
+ * over the due-time index (anything missed: a crash, another process, a large backlog). Each
+ * attempt runs the stages of `attempt.ts` around one Wix call.
+ * @module
+ */
+
+import type { Logger } from "../common/mod.ts";
+import { kvKeys } from "../store/mod.ts";
+import { leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
+import type { AttemptContext } from "./attempt.ts";
+import type { OutboxListener } from "./outbox.ts";
+import { listTransactionWebhooks } from "./records.ts";
+import type { WebhookAttempt, WebhookRecord } from "./records.ts";
+import type { WixClient } from "./wix_client.ts";
+
+/** Attempts waiting for a slot, by record id. */
+interface Waiting {
+  /** A first attempt that may go before its due time (its predecessor just settled). */
+  force: boolean;
+  /** The record, when this process already holds its lease (written pre-leased). */
+  leased?: WebhookRecord;
+}
+
+/** What the worker needs. */
+export interface WorkerOptions extends AttemptContext {
+  client: WixClient;
+  concurrency: number;
+  /** How long one Wix call may take; a pre-lease with less than this left is renewed first. */
+  callTimeoutMs: number;
+}
+
+/** The running worker. */
+export interface Worker {
+  /** Asks for one record to be looked at now (`force`: a first attempt may go early). */
+  kick(id: string, force?: boolean, leased?: WebhookRecord): void;
+  /** Kicks every record that is due now (one page; the next page follows once it drains). */
+  sweep(): Promise<void>;
+  /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
+  readonly outboxListener: OutboxListener;
+  /** Stops taking work and waits for attempts in flight. */
+  stop(): Promise<void>;
+}
+
+/** Starts a worker (it only acts when kicked). */
+export function createWorker(options: WorkerOptions, logger: Logger): Worker {
+  const instance = crypto.randomUUID();
+  const waiting = new Map<string, Waiting>();
+  const inFlight = new Map<string, Promise<void>>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  /** True while a backlog remains beyond the last sweep's page: sweep again once it drains. */
+  let backlog = false;
+  let sweeping = false;
+
+  const newLeaseOwner = () => `${instance}:${crypto.randomUUID()}`;
+
+  function kick(id: string, force = false, leased?: WebhookRecord): void {
+    if (stopped || inFlight.has(id)) return;
+    const queued = waiting.get(id);
+    waiting.set(id, { force: force || (queued?.force ?? false), leased: leased ?? queued?.leased });
+    pump();
+  }
+
+  function pump(): void {
+    while (!stopped && inFlight.size < options.concurrency && waiting.size > 0) {
+      const [id, entry] = waiting.entries().next().value!;
+      waiting.delete(id);
+      const run = attempt(options, id, entry, newLeaseOwner, kick)
+        .catch((error) => logger.error("webhook attempt crashed", { webhookId: id, error }))
+        .finally(() => {
+          inFlight.delete(id);
+          pump();
+          // A page of a large backlog is done: take the next at once, not at the next tick.
+          if (backlog && waiting.size === 0) {
+            backlog = false;
+            sweep().catch((error) => logger.error("webhook sweep failed", { error }));
+          }
+        });
+      inFlight.set(id, run);
+    }
+  }
+
+  async function sweep(): Promise<void> {
+    if (stopped || sweeping) return;
+    sweeping = true;
+    try {
+      backlog = await kickDue(options, Math.max(64, options.concurrency * 8), kick);
+    } finally {
+      sweeping = false;
+    }
+  }
+
+  /** Kicks `record` when it falls due, for a first attempt the schedule delays. */
+  function kickWhenDue(record: WebhookRecord): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      kick(record.id);
+    }, Math.max(0, record.nextAttemptAt - options.clock.now()));
+    timers.add(timer);
+  }
+
+  const outboxListener: OutboxListener = {
+    leaseForFirstAttempt(now) {
+      if (stopped) return undefined;
+      return { owner: newLeaseOwner(), until: now + options.leaseMs };
+    },
+    owed(record) {
+      if (stopped) return;
+      if (record.nextAttemptAt > options.clock.now()) return kickWhenDue(record);
+      kick(record.id, false, record.lease ? record : undefined);
+    },
+  };
+
+  return {
+    kick,
+    sweep,
+    outboxListener,
+    async stop() {
+      stopped = true;
+      waiting.clear();
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
+
+/** Kicks up to `limit` records due now; true when the page was full (more may be due). */
+async function kickDue(
+  options: WorkerOptions,
+  limit: number,
+  kick: (id: string) => void,
+): Promise<boolean> {
+  const now = options.clock.now();
+  const due = options.kv.list<null>(
+    { prefix: kvKeys.webhookDuePrefix(), end: kvKeys.webhookDue(now + 1, "") },
+    { limit },
+  );
+  let count = 0;
+  for await (const entry of due) {
+    count++;
+    kick(entry.key[2] as string);
+  }
+  return count >= limit;
+}
+
+/** One attempt: prepare (lease), call Wix, record the result, then wake the next record. */
+async function attempt(
+  options: WorkerOptions,
+  id: string,
+  { force, leased }: Waiting,
+  newLeaseOwner: () => string,
+  kick: (id: string, force: boolean) => void,
+): Promise<void> {
+  const { clock } = options;
+  // A pre-leased record goes straight out while its lease holds; otherwise lease it now.
+  const preLeased = leased?.lease && leased.lease.until > clock.now() + options.callTimeoutMs
+    ? leased
+    : undefined;
+  // When the pre-lease is about to run out, leaseWebhook renews it for the same owner.
+  const owner = leased?.lease?.owner ?? newLeaseOwner();
+  const record = preLeased ?? await leaseWebhook(options, id, force, owner);
+  if (!record) return;
+  const started = clock.now();
+  const result = await options.client.submitEvent(record.body, started);
+  const finished = clock.now();
+  const attemptLog: WebhookAttempt = {
+    at: started,
+    durationMs: finished - started,
+    status: result.status,
+    error: result.ok ? undefined : result.error,
+  };
+  const settled = await recordAttempt(options, id, owner, result, attemptLog, finished);
+  if (!settled) {
+    options.logger.warn("webhook lease expired before the attempt was recorded", { webhookId: id });
+    return;
+  }
+  logAttempt(options.logger, settled, result, attemptLog);
+  if (settled.state !== "queued") await kickSuccessor(options.kv, settled, kick);
+}
+
+/** After a record settles, the transaction's next owed record may go at once. */
+async function kickSuccessor(
+  kv: Deno.Kv,
+  settled: WebhookRecord,
+  kick: (id: string, force: boolean) => void,
+): Promise<void> {
+  const siblings = await listTransactionWebhooks(kv, settled.wixTransactionId);
+  const next = siblings.find((e) => e.value.seq > settled.seq && e.value.state === "queued");
+  if (next) kick(next.value.id, true);
+}

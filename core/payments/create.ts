@@ -1,0 +1,89 @@
+/**
+ * Create Transaction (spec §2.2) as steps of the operation driver: claim the
+ * `wixTransactionId` (a reused id with another request is a conflict; an unsupported currency
+ * is declined here without asking the processor), ask the processor, record its outcome through
+ * the state machine with the webhook it owes.
+ * @module
+ */
+
+import { isSupportedCurrency, reason } from "../wix/mod.ts";
+import type { CreateTransactionRequest } from "../wix/mod.ts";
+import { paymentOutcomeProblem } from "../processor/mod.ts";
+import type { PaymentOutcome } from "../processor/mod.ts";
+import { kvKeys } from "../store/mod.ts";
+import { BUSY, claimExpired, idempotencyConflict, releaseClaim } from "./driver.ts";
+import type { Operation, PaymentsContext } from "./driver.ts";
+import { newTransaction, paymentFingerprint, paymentInput } from "./input.ts";
+import { transactionResponse } from "./messages.ts";
+import { planOutcome, recordPaymentOutcome, writeChange } from "./outcome.ts";
+import type { TransactionRecord } from "./records.ts";
+
+/** A Create Transaction request with its fingerprint, computed once per request. */
+export interface CreateRequest {
+  request: CreateTransactionRequest;
+  fingerprint: string;
+}
+
+/** Reads `request` into what {@link createOperation} runs on. */
+export async function createRequestOf(request: CreateTransactionRequest): Promise<CreateRequest> {
+  return { request, fingerprint: await paymentFingerprint(request) };
+}
+
+/** Create Transaction's steps. */
+export const createOperation: Operation<CreateRequest, TransactionRecord, PaymentOutcome> = {
+  name: "createPayment",
+
+  async claim(ctx, { request, fingerprint }, claim) {
+    const id = request.wixTransactionId;
+    const key = kvKeys.transaction(id);
+    const entry = await ctx.kv.get<TransactionRecord>(key);
+    const tx = entry.value;
+    if (tx) {
+      if (tx.fingerprint !== fingerprint) throw idempotencyConflict(`wixTransactionId ${id}`);
+      if (tx.status !== "processing") return { done: { settled: transactionResponse(tx) } };
+      if (!claimExpired(tx.claim, claim.at, ctx.processingLeaseMs)) return { done: BUSY };
+      const taken = { ...tx, claim };
+      return { commit: ctx.kv.atomic().check(entry).set(key, taken), value: { claimed: taken } };
+    }
+    const fresh = newTransaction(request, fingerprint, claim.at, claim);
+    if (!isSupportedCurrency(fresh.currency)) {
+      // Declined by the service itself; the processor is never asked (spec §6.2 item 2).
+      const decline = reason(
+        "CURRENCY_NOT_SUPPORTED",
+        `Currency ${fresh.currency} is not supported`,
+      );
+      const plan = planOutcome(fresh, { kind: "declined", ...decline }, claim.at, "service", 0);
+      if (!("change" in plan)) throw new Error("a new transaction must accept a decline");
+      const op = ctx.kv.atomic().check(entry);
+      const settled = writeChange(ctx, op, plan.change, claim.at);
+      return { commit: op, value: { settled: transactionResponse(settled) } };
+    }
+    return { commit: ctx.kv.atomic().check(entry).set(key, fresh), value: { claimed: fresh } };
+  },
+
+  logFields: (tx) => ({ wixTransactionId: tx.wixTransactionId }),
+
+  call: (ctx, { request }, tx) => ctx.processor.createPayment(paymentInput(request, tx)),
+
+  contractProblem: paymentOutcomeProblem,
+
+  release: (ctx, tx, token) =>
+    releaseClaim<TransactionRecord>(
+      ctx.kv,
+      kvKeys.transaction(tx.wixTransactionId),
+      token,
+      (record) => record,
+      (record, released) => ({ ...record, claim: released }),
+    ),
+
+  async record(ctx: PaymentsContext, tx, outcome, token) {
+    const result = await recordPaymentOutcome(ctx, tx.wixTransactionId, outcome, "processor", {
+      claimToken: token,
+    });
+    if (result.kind === "changed" || result.kind === "unchanged") {
+      return transactionResponse(result.tx);
+    }
+    if (result.kind === "rejected") throw new Error(`processor outcome refused: ${result.reason}`);
+    return undefined; // our claim was taken over; answer from whatever the new holder records
+  },
+};

@@ -1,0 +1,120 @@
+/**
+ * Payments: the SPI operations (connect, create, refund, capture, void), later outcomes, and the
+ * records and state machines they change. Owns transaction, refund and merchant records and the
+ * payment jobs. Every processor-calling operation is a small module of steps run by one driver
+ * (`driver.ts`): claim the idempotency key, call the processor, record the outcome together with
+ * the webhook it owes in one atomic write. May import `common`, `wix`, `processor`, `store` and
+ * `delivery` (for the outbox); never `http`, routes or `cli`.
+ * @module
+ */
+
+import type { Clock } from "../common/mod.ts";
+import type { Logger } from "../common/mod.ts";
+import type { Outbox } from "../delivery/mod.ts";
+import type { PaymentProcessor } from "../processor/mod.ts";
+import type {
+  CaptureTransactionRequest,
+  ConnectAccountRequest,
+  CreateTransactionRequest,
+  RefundTransactionRequest,
+  VoidTransactionRequest,
+} from "../wix/mod.ts";
+import { authorizationOperation } from "./authorization.ts";
+import { connectAccount } from "./connect.ts";
+import { createOperation, createRequestOf } from "./create.ts";
+import { runOperation } from "./driver.ts";
+import type { PaymentsContext, SpiBody } from "./driver.ts";
+import { runPaymentJob } from "./jobs.ts";
+import type { PaymentJob } from "./jobs.ts";
+import { recordPaymentOutcome } from "./outcome.ts";
+import type { AppliedOutcome, OutcomeResult } from "./outcome.ts";
+import { recordPspRefund, refundOperation } from "./refund.ts";
+import type { PspRefundResult } from "./refund.ts";
+import type { TransactionStatus } from "./state_machine.ts";
+import type { JobResult } from "../store/mod.ts";
+
+export type { SpiBody } from "./driver.ts";
+export type { PaymentJob } from "./jobs.ts";
+export { planOutcome } from "./outcome.ts";
+export type { AppliedOutcome, OutcomeResult } from "./outcome.ts";
+export { cardDetailsOf, paymentFingerprint, paymentMethodOf } from "./input.ts";
+export { newRefundId } from "./refund.ts";
+export type { PspRefundResult } from "./refund.ts";
+export { balanceRefusal } from "./refusals.ts";
+export * from "./records.ts";
+export * from "./state_machine.ts";
+export * from "./messages.ts";
+
+/** What the payment operations need. */
+export interface PaymentsOptions {
+  kv: Deno.Kv;
+  processor: PaymentProcessor;
+  outbox: Outbox;
+  logger: Logger;
+  /** The time source (default: the wall clock). */
+  clock: Clock;
+  /** How long a duplicate request waits for the first to finish before failing `in_progress`. */
+  inFlightWaitMs: number;
+  /** How long a claim protects an unfinished processor call before a retry may take over. */
+  processingLeaseMs: number;
+  /** A redirect payment with no buyer choice for this long is canceled (0: never). */
+  redirectAbandonAfterMs: number;
+}
+
+/** The payment operations, bound to one KV, processor and outbox. */
+export interface Payments {
+  connectAccount(request: ConnectAccountRequest): Promise<SpiBody>;
+  createTransaction(request: CreateTransactionRequest): Promise<SpiBody>;
+  refundTransaction(request: RefundTransactionRequest): Promise<SpiBody>;
+  captureTransaction(request: CaptureTransactionRequest): Promise<SpiBody>;
+  voidTransaction(request: VoidTransactionRequest): Promise<SpiBody>;
+  /**
+   * Applies a later outcome (PSP back office, sandbox page, job) through the state machine.
+   * With `onlyFrom`, it applies only while the transaction is in one of those statuses.
+   */
+  recordPaymentOutcome(
+    wixTransactionId: string,
+    outcome: AppliedOutcome,
+    source: string,
+    onlyFrom?: TransactionStatus[],
+  ): Promise<OutcomeResult>;
+  /**
+   * Records a refund already made in the PSP's back office and owes its webhook (without
+   * `wixRefundId`). Idempotent on `pluginRefundId`, generated when absent.
+   */
+  recordPspRefund(
+    wixTransactionId: string,
+    amount: number,
+    pluginRefundId?: string,
+  ): Promise<PspRefundResult>;
+  /** Runs one due payment job (for the sweeper). */
+  runJob(job: PaymentJob): Promise<JobResult>;
+}
+
+const captureOperation = authorizationOperation("capture");
+const voidOperation = authorizationOperation("void");
+
+/** Binds the payment operations to their collaborators. */
+export function createPayments(options: PaymentsOptions): Payments {
+  const ctx: PaymentsContext = { ...options };
+  return {
+    connectAccount: (request) => connectAccount(ctx, request),
+    createTransaction: async (request) =>
+      await runOperation(ctx, createOperation, await createRequestOf(request)),
+    refundTransaction: (request) => runOperation(ctx, refundOperation, request),
+    captureTransaction: (request) =>
+      runOperation(ctx, captureOperation, { ...request, amount: request.captureAmount }),
+    voidTransaction: (request) =>
+      runOperation(ctx, voidOperation, { ...request, amount: request.voidAmount }),
+    async recordPaymentOutcome(wixTransactionId, outcome, source, onlyFrom) {
+      const result = await recordPaymentOutcome(ctx, wixTransactionId, outcome, source, {
+        onlyFrom,
+      });
+      if (result.kind === "lost_claim") throw new Error("unreachable: no claim token was given");
+      return result;
+    },
+    recordPspRefund: (wixTransactionId, amount, pluginRefundId) =>
+      recordPspRefund(ctx, wixTransactionId, amount, pluginRefundId),
+    runJob: (job) => runPaymentJob(ctx, job),
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Request schemas of the PSP-side API (`/psp/v1`), the back office's way to report outcomes and
+ * refunds made outside Wix.
+ * @module
+ */
+
+import { z } from "zod";
+import { parseJsonBody } from "../common/mod.ts";
+import { DomainError } from "../common/mod.ts";
+import { isPaymentDeclineCode, isPendingCode, ReasonCode } from "../wix/mod.ts";
+import { amount } from "../wix/mod.ts";
+
+/** `POST /psp/v1/transactions/{id}/outcome`: a later outcome reported by the PSP back office. */
+export const pspOutcomeRequest = z.object({
+  status: z.enum(
+    ["approved", "declined", "canceled", "pending"],
+    "must be approved, declined, canceled or pending",
+  ),
+  reasonCode: z.number().int("must be an integer").optional(),
+  errorCode: z.string().max(50, "must be at most 50 characters").optional(),
+  errorMessage: z.string().max(300, "must be at most 300 characters").optional(),
+}).superRefine((request, ctx) => {
+  const code = request.reasonCode;
+  const problem = request.status === "approved"
+    ? code !== undefined && "must be absent for an approval"
+    : request.status === "pending"
+    ? code !== undefined && !isPendingCode(code) && "must be 5005 or 5009 for pending"
+    : request.status === "canceled"
+    ? code !== undefined && code !== ReasonCode.BUYER_CANCELED && "must be 3030 for canceled"
+    : code !== undefined && (!isPaymentDeclineCode(code) || code === ReasonCode.BUYER_CANCELED) &&
+      "must be a payment decline code (use status canceled for 3030)";
+  if (problem) ctx.addIssue({ code: "custom", path: ["reasonCode"], message: problem });
+});
+
+/** `POST /psp/v1/transactions/{id}/refunds`: a refund made at the PSP. */
+export const pspRefundRequest = z.object({
+  amount: amount(1),
+  pluginRefundId: z.string().regex(
+    /^[A-Za-z0-9._:-]{1,200}$/,
+    "must be 1-200 letters, digits, '.', '_', ':' or '-'",
+  )
+    .optional(),
+});
+
+export type PspOutcomeRequest = z.output<typeof pspOutcomeRequest>;
+export type PspRefundRequest = z.output<typeof pspRefundRequest>;
+
+/**
+ * Parses a PSP API body; on failure throws an `invalid_request` {@link DomainError} naming every
+ * bad field. An empty body counts as `{}`; a body that is not JSON is an `invalid_json` error.
+ */
+export function parsePspRequest<S extends z.ZodType>(schema: S, body: Uint8Array): z.output<S> {
+  const json = body.byteLength === 0 ? {} : parseJsonBody(body);
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const message = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join(".") : "body";
+    return `${field} ${issue.message.replace(/^Invalid input: /, "")}`;
+  }).join("; ");
+  throw new DomainError("invalid_request", message);
+}

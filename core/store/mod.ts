@@ -1,0 +1,10 @@
+/**
+ * Deno KV access: opening a database, every key the service uses (built in `keys.ts` only),
+ * optimistic read-check-write with retries, and durable scheduled jobs. Knows nothing of what
+ * the records mean; imports only `common`.
+ * @module
+ */
+
+export * from "./jobs.ts";
+export * from "./keys.ts";
+export * from "./kv.ts";
