@@ -10,9 +10,10 @@ import { createLogger, systemClock, VERSION } from "./core/common/mod.ts";
 import { ConfigError, loadConfig, loadOrCreateDevKeyPair } from "./core/config/mod.ts";
 import type { Config } from "./core/config/mod.ts";
 import { createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
+import type { WebhookDelivery } from "./core/delivery/mod.ts";
 import { createGates, createRequestHandler, errorResponse } from "./core/http/mod.ts";
 import { createPayments } from "./core/payments/mod.ts";
-import type { PaymentJob } from "./core/payments/mod.ts";
+import type { PaymentJob, Payments } from "./core/payments/mod.ts";
 import type { PaymentProcessor } from "./core/processor/mod.ts";
 import { createSandboxProcessor } from "./core/processors/sandbox/mod.ts";
 import { kvSupportsQueues, openKv, runDueJobs } from "./core/store/mod.ts";
@@ -70,22 +71,25 @@ function warnAboutDisabledParts(config: Config, deliveryEnabled: boolean, logger
   }
 }
 
-/** Starts the service described by `config` and returns once it is listening. */
-export async function startService(
-  config: Config,
-  options: StartOptions = {},
-): Promise<RunningService> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const clock = options.clock ?? systemClock;
-  const keys = await loadKeys(config, logger);
-  const kv = await openKv(config.kvPath);
-  const useQueue = config.deliveryMode === "queue" ||
-    (config.deliveryMode === "auto" && await kvSupportsQueues(kv, config.kvPath));
+/** The service's parts, wired: processor, delivery, payments and what routes receive. */
+interface Parts {
+  kv: Deno.Kv;
+  processorName: string;
+  delivery: WebhookDelivery;
+  payments: Payments;
+  deps: AppDeps;
+}
 
-  let publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
+/** Wires the processor, delivery and payments over `kv`. */
+function wireParts(
+  config: Config,
+  options: StartOptions,
+  ctx: { kv: Deno.Kv; logger: Logger; clock: Clock; useQueue: boolean; baseUrl: () => string },
+): Parts {
+  const { kv, logger, clock, useQueue } = ctx;
   const sandbox = createSandboxProcessor({
     kv,
-    publicBaseUrl: () => publicBaseUrl,
+    publicBaseUrl: ctx.baseUrl,
     pendingDelayMs: config.sandboxPendingDelayMs,
     clock,
   });
@@ -102,48 +106,62 @@ export async function startService(
     processingLeaseMs: config.processingLeaseMs,
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
-  warnAboutDisabledParts(config, delivery.enabled, logger);
-  const deps: AppDeps = {
-    config,
-    kv,
-    logger,
-    payments,
-    delivery,
-    findSandboxCheckout: processor === sandbox ? sandbox.findCheckout : undefined,
-  };
+  const findSandboxCheckout = processor === sandbox ? sandbox.findCheckout : undefined;
+  const deps: AppDeps = { config, kv, logger, payments, delivery, findSandboxCheckout };
+  return { kv, processorName: processor.name, delivery, payments, deps };
+}
 
-  let sweeping: Promise<void> | undefined;
+/** One sweeper pass at a time: due webhooks, then due jobs. */
+function createSweeper(parts: Parts, clock: Clock, logger: Logger) {
+  let running: Promise<void> | undefined;
   const sweep = (): Promise<void> => {
-    sweeping ??= (async () => {
+    running ??= (async () => {
       try {
-        await delivery.sweep();
+        await parts.delivery.sweep();
         await runDueJobs<PaymentJob>(
-          kv,
+          parts.kv,
           clock.now(),
-          payments.runJob,
+          parts.payments.runJob,
           (job, error) => logger.error("job failed", { job: job.kind, error }),
         );
       } catch (error) {
         logger.error("sweep failed", { error });
       } finally {
-        sweeping = undefined;
+        running = undefined;
       }
     })();
-    return sweeping;
+    return running;
   };
+  return { sweep, finished: () => running ?? Promise.resolve() };
+}
 
-  const handler = createRequestHandler(
-    routes,
-    deps,
-    createGates({
-      wixKeys: keys,
-      jwtClockSkewSeconds: config.jwtClockSkewSeconds,
-      maxBodyBytes: config.maxBodyBytes,
-      pspApiKey: config.pspApiKey,
-    }),
+/**
+ * Starts the service described by `config` and returns once it is listening. A request's path:
+ * `Deno.serve` -> the router (`core/http/router.ts`) matches a route of `routes/` -> its gate
+ * verifies and reads the body -> the route parses it and calls one core function -> errors
+ * become responses in `core/http/errors.ts`.
+ */
+export async function startService(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const wixKeys = await loadKeys(config, logger);
+  const kv = await openKv(config.kvPath);
+  const useQueue = config.deliveryMode === "queue" ||
+    (config.deliveryMode === "auto" && await kvSupportsQueues(kv, config.kvPath));
+  let publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
+  const parts = wireParts(config, options, {
+    kv,
     logger,
-  );
-
+    clock,
+    useQueue,
+    baseUrl: () => publicBaseUrl,
+  });
+  warnAboutDisabledParts(config, parts.delivery.enabled, logger);
+  const sweeper = createSweeper(parts, clock, logger);
+  const gates = createGates({ ...config, wixKeys });
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
@@ -152,10 +170,43 @@ export async function startService(
       logger.error("request failed outside the handler", { error });
       return errorResponse(500, "internal_error", "internal error");
     },
-  }, handler);
+  }, createRequestHandler(routes, parts.deps, gates, logger));
   const port = server.addr.port;
   publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${port}`;
+  const stopTimers = startDrivers(config, parts.delivery, sweeper.sweep);
+  logger.info("listening", {
+    version: VERSION,
+    address: `http://${config.host}:${port}`,
+    publicBaseUrl,
+    kvPath: config.kvPath,
+    processor: parts.processorName,
+    webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
+  });
+  const shutdown = once(async () => {
+    stopTimers();
+    await server.shutdown();
+    await sweeper.finished();
+    await parts.delivery.stop();
+    kv.close();
+    await parts.delivery.listenerClosed();
+    logger.info("stopped");
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    kv,
+    deps: parts.deps,
+    sweep: sweeper.sweep,
+    shutdown,
+  };
+}
 
+/** Starts the queue listener and the sweeper's timer (and cron on Deno Deploy). */
+function startDrivers(
+  config: Config,
+  delivery: WebhookDelivery,
+  sweep: () => Promise<void>,
+): () => void {
   delivery.start();
   const timer = setInterval(sweep, config.sweepIntervalMs);
   void sweep();
@@ -163,35 +214,13 @@ export async function startService(
     // On Deno Deploy an idle isolate runs no timers; cron wakes it to sweep.
     Deno.cron("wix-psp-sweeper", "* * * * *", sweep);
   }
-  logger.info("listening", {
-    version: VERSION,
-    address: `http://${config.host}:${port}`,
-    publicBaseUrl,
-    kvPath: config.kvPath,
-    processor: processor.name,
-    webhookDelivery: delivery.enabled ? delivery.mode : "disabled",
-  });
+  return () => clearInterval(timer);
+}
 
-  let stopping: Promise<void> | undefined;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    kv,
-    deps,
-    sweep,
-    shutdown() {
-      stopping ??= (async () => {
-        clearInterval(timer);
-        await server.shutdown();
-        await sweeping;
-        await delivery.stop();
-        kv.close();
-        await delivery.listenerClosed();
-        logger.info("stopped");
-      })();
-      return stopping;
-    },
-  };
+/** `run`, started at most once; every call returns the same promise. */
+function once(run: () => Promise<void>): () => Promise<void> {
+  let started: Promise<void> | undefined;
+  return () => started ??= run();
 }
 
 if (import.meta.main) {

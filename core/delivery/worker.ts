@@ -49,7 +49,7 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
   const instance = crypto.randomUUID();
   const waiting = new Map<string, Waiting>();
   const inFlight = new Map<string, Promise<void>>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const timers = createTimers();
   let stopped = false;
   /** True while a backlog remains beyond the last sweep's page: sweep again once it drains. */
   let backlog = false;
@@ -93,15 +93,6 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
     }
   }
 
-  /** Kicks `record` when it falls due, for a first attempt the schedule delays. */
-  function kickWhenDue(record: WebhookRecord): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      kick(record.id);
-    }, Math.max(0, record.nextAttemptAt - options.clock.now()));
-    timers.add(timer);
-  }
-
   const outboxListener: OutboxListener = {
     leaseForFirstAttempt(now) {
       if (stopped) return undefined;
@@ -109,7 +100,9 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
     },
     owed(record) {
       if (stopped) return;
-      if (record.nextAttemptAt > options.clock.now()) return kickWhenDue(record);
+      const wait = record.nextAttemptAt - options.clock.now();
+      // A first attempt the schedule delays is kicked when it falls due.
+      if (wait > 0) return timers.after(wait, () => kick(record.id));
       kick(record.id, false, record.lease ? record : undefined);
     },
   };
@@ -121,8 +114,26 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
     async stop() {
       stopped = true;
       waiting.clear();
-      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
+
+/** One-shot timers that can all be cleared at once. */
+function createTimers() {
+  const pending = new Set<ReturnType<typeof setTimeout>>();
+  return {
+    after(ms: number, run: () => void): void {
+      const timer = setTimeout(() => {
+        pending.delete(timer);
+        run();
+      }, ms);
+      pending.add(timer);
+    },
+    clear(): void {
+      for (const timer of pending) clearTimeout(timer);
+      pending.clear();
     },
   };
 }

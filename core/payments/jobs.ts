@@ -5,25 +5,11 @@
  * @module
  */
 
-import type { CardDetails, CredentialsOnFile, Decline } from "../processor/mod.ts";
 import type { JobResult } from "../store/mod.ts";
 import { reason } from "../wix/mod.ts";
 import type { PaymentsContext } from "./driver.ts";
 import { recordPaymentOutcome } from "./outcome.ts";
-
-/** A scheduled payment job. */
-export type PaymentJob =
-  /** Apply a later payment outcome (the sandbox's pending cards). */
-  | {
-    kind: "payment_outcome";
-    id: string;
-    wixTransactionId: string;
-    outcome:
-      | { kind: "approved"; cardDetails?: CardDetails; credentialsOnFile?: CredentialsOnFile }
-      | ({ kind: "declined" } & Decline);
-  }
-  /** Cancel a redirect payment whose buyer never chose (3030). */
-  | { kind: "abandon_redirect"; id: string; wixTransactionId: string };
+import type { PaymentJob } from "./records.ts";
 
 /** Runs one due job; a transaction still being processed is retried a second later. */
 export async function runPaymentJob(ctx: PaymentsContext, job: PaymentJob): Promise<JobResult> {

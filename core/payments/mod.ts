@@ -25,16 +25,15 @@ import { createOperation, createRequestOf } from "./create.ts";
 import { runOperation } from "./driver.ts";
 import type { PaymentsContext, SpiBody } from "./driver.ts";
 import { runPaymentJob } from "./jobs.ts";
-import type { PaymentJob } from "./jobs.ts";
 import { recordPaymentOutcome } from "./outcome.ts";
 import type { AppliedOutcome, OutcomeResult } from "./outcome.ts";
 import { recordPspRefund, refundOperation } from "./refund.ts";
 import type { PspRefundResult } from "./refund.ts";
+import type { PaymentJob } from "./records.ts";
 import type { TransactionStatus } from "./state_machine.ts";
 import type { JobResult } from "../store/mod.ts";
 
 export type { SpiBody } from "./driver.ts";
-export type { PaymentJob } from "./jobs.ts";
 export { planOutcome } from "./outcome.ts";
 export type { AppliedOutcome, OutcomeResult } from "./outcome.ts";
 export { cardDetailsOf, paymentFingerprint, paymentMethodOf } from "./input.ts";

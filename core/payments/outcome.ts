@@ -12,9 +12,8 @@ import { newJobId } from "../store/mod.ts";
 import { ReasonCode } from "../wix/mod.ts";
 import { commitAndAnnounce } from "./driver.ts";
 import type { PaymentsContext } from "./driver.ts";
-import type { PaymentJob } from "./jobs.ts";
 import { transactionEvent } from "./messages.ts";
-import type { TransactionRecord } from "./records.ts";
+import type { PaymentJob, TransactionRecord } from "./records.ts";
 import { checkTransition, moveTransaction, wasApproved, wixPhaseOf } from "./state_machine.ts";
 import type { TransactionStatus } from "./state_machine.ts";
 

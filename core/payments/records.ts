@@ -1,6 +1,6 @@
 /**
- * The payment records kept in Deno KV (transactions, refunds, captures and voids, merchants)
- * and their reads. Writes happen only in this folder's operations, each as one checked atomic
+ * The payment records kept in Deno KV (transactions, refunds, captures and voids, merchants,
+ * scheduled payment jobs) and their reads. Writes happen only in this folder's operations, each as one checked atomic
  * operation that also records the webhook the change owes; statuses change only through
  * `state_machine.ts`.
  *
@@ -135,3 +135,17 @@ export async function getMerchant(
 ): Promise<MerchantRecord | null> {
   return (await kv.get<MerchantRecord>(kvKeys.merchant(wixMerchantId))).value;
 }
+
+/** A scheduled payment job. */
+export type PaymentJob =
+  /** Apply a later payment outcome (the sandbox's pending cards). */
+  | {
+    kind: "payment_outcome";
+    id: string;
+    wixTransactionId: string;
+    outcome:
+      | { kind: "approved"; cardDetails?: CardDetails; credentialsOnFile?: CredentialsOnFile }
+      | ({ kind: "declined" } & Decline);
+  }
+  /** Cancel a redirect payment whose buyer never chose (3030). */
+  | { kind: "abandon_redirect"; id: string; wixTransactionId: string };

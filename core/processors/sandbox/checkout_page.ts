@@ -8,7 +8,7 @@
 import { formatAmount } from "../../wix/mod.ts";
 import type { AppliedOutcome } from "../../payments/mod.ts";
 import { reason } from "../../wix/mod.ts";
-import type { SandboxCheckout } from "./processor.ts";
+import type { SandboxCheckout } from "./ledger.ts";
 import type { TransactionRecord } from "../../payments/mod.ts";
 
 /** The buyer's three choices. */
