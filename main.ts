@@ -7,7 +7,13 @@
 
 import type { Clock, Logger } from "./core/common/mod.ts";
 import { createLogger, systemClock, VERSION } from "./core/common/mod.ts";
-import { ConfigError, loadConfig, loadOrCreateDevKeyPair } from "./core/config/mod.ts";
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  loadConfig,
+  loadOrCreateDevKeyPair,
+  openConfiguredKv,
+} from "./core/config/mod.ts";
 import type { Config } from "./core/config/mod.ts";
 import { createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
@@ -16,7 +22,7 @@ import { createPayments } from "./core/payments/mod.ts";
 import type { PaymentJob, Payments } from "./core/payments/mod.ts";
 import type { PaymentProcessor } from "./core/processor/mod.ts";
 import { createSandboxProcessor } from "./core/processors/sandbox/mod.ts";
-import { kvSupportsQueues, openKv, runDueJobs } from "./core/store/mod.ts";
+import { describeKvPath, kvSupportsQueues, runDueJobs } from "./core/store/mod.ts";
 import { importWixPublicKeys } from "./core/wix/mod.ts";
 import type { AppDeps } from "./routes/deps.ts";
 import { routes } from "./routes/mod.ts";
@@ -50,7 +56,8 @@ async function loadKeys(config: Config, logger: Logger): Promise<CryptoKey[]> {
     "!!! NO WIX_APP_PUBLIC_KEY CONFIGURED: using a DEVELOPMENT key pair; requests signed by Wix " +
       "will be refused. Set WIX_APP_PUBLIC_KEY before taking real traffic. !!!",
     {
-      privateKeyFile: dev.privatePath ?? "(in memory only: KV_PATH is :memory:)",
+      privateKeyFile: dev.privatePath ??
+        `(kept in memory only: KV_PATH=${config.kvPath} is not a local file)`,
       generated: dev.created,
     },
   );
@@ -147,8 +154,12 @@ export async function startService(
 ): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const wixKeys = await loadKeys(config, logger);
-  const kv = await openKv(config.kvPath);
+  for (const warning of config.warnings) logger.warn(warning);
+  const kv = await openConfiguredKv(config.kvPath);
+  const wixKeys = await loadKeys(config, logger).catch((error) => {
+    kv.close();
+    throw error;
+  });
   const useQueue = config.deliveryMode === "queue" ||
     (config.deliveryMode === "auto" && await kvSupportsQueues(kv, config.kvPath));
   let publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
@@ -161,16 +172,10 @@ export async function startService(
   });
   warnAboutDisabledParts(config, parts.delivery.enabled, logger);
   const sweeper = createSweeper(parts, clock, logger);
-  const gates = createGates({ ...config, wixKeys });
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    onListen: () => {},
-    onError: (error) => {
-      logger.error("request failed outside the handler", { error });
-      return errorResponse(500, "internal_error", "internal error");
-    },
-  }, createRequestHandler(routes, parts.deps, gates, logger));
+  // Shutting down cuts off bodies still arriving (503, Wix retries) instead of waiting on them.
+  const stopping = new AbortController();
+  const gates = createGates({ ...config, wixKeys, stopping: stopping.signal });
+  const server = serve(config, createRequestHandler(routes, parts.deps, gates, logger), logger, kv);
   const port = server.addr.port;
   publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${port}`;
   const stopTimers = startDrivers(config, parts.delivery, sweeper.sweep);
@@ -179,11 +184,13 @@ export async function startService(
     address: `http://${config.host}:${port}`,
     publicBaseUrl,
     kvPath: config.kvPath,
+    kv: describeKvPath(config.kvPath),
     processor: parts.processorName,
     webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
   });
   const shutdown = once(async () => {
     stopTimers();
+    stopping.abort();
     await server.shutdown();
     await sweeper.finished();
     await parts.delivery.stop();
@@ -199,6 +206,51 @@ export async function startService(
     sweep: sweeper.sweep,
     shutdown,
   };
+}
+
+/** `Deno.serve` on the configured address; an address problem is a {@link ConfigError}. */
+function serve(
+  config: Config,
+  handler: Deno.ServeHandler,
+  logger: Logger,
+  kv: Deno.Kv,
+): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({
+      port: config.port,
+      hostname: config.host,
+      onListen: () => {},
+      onError: (error) => {
+        logger.error("request failed outside the handler", { error });
+        return errorResponse(500, "internal_error", "internal error");
+      },
+    }, handler);
+  } catch (error) {
+    kv.close();
+    throw addressError(config, error);
+  }
+}
+
+/** What to do about an address the server cannot listen on. */
+function addressError(config: Config, error: unknown): unknown {
+  const address = `${config.host}:${config.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new ConfigError([
+      `PORT=${config.port}: ${address} is already in use (another instance of this server?); ` +
+      `stop that process or choose another port, e.g. PORT=${config.port + 1}`,
+    ]);
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new ConfigError([
+      `HOST=${config.host} is not an address of this machine; use 0.0.0.0 (all) or 127.0.0.1`,
+    ]);
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new ConfigError([
+      `PORT=${config.port}: this user may not listen on ${address}; use a port above 1023`,
+    ]);
+  }
+  return error;
 }
 
 /** Starts the queue listener and the sweeper's timer (and cron on Deno Deploy). */
@@ -223,25 +275,86 @@ function once(run: () => Promise<void>): () => Promise<void> {
   return () => started ??= run();
 }
 
-if (import.meta.main) {
+const USAGE = `Usage: npx --yes deno@2.9.6 task start [-- --help | --version]
+
+Starts the Wix PSP integration server. It is configured by environment variables only (or a
+.env file with "task start:env"); every one is optional on a developer's machine:
+
+${CONFIG_VARIABLES.map((name) => `  ${name}`).join("\n")}
+
+The README's Configuration section says what each one does. Exit codes: 0 after a clean stop,
+2 for a configuration problem (each printed on one line with its fix), 1 for anything else.`;
+
+/** Handles the server's own arguments; returns an exit code when there is nothing to run. */
+async function handleArgs(args: string[]): Promise<number | undefined> {
+  const envFile = args.find((arg) => arg.startsWith("--env-file-required="));
+  const unknown = args.filter((arg) => arg !== "--" && arg !== envFile);
+  if (unknown.includes("--help") || unknown.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (unknown.includes("--version")) {
+    console.log(`wix-psp-server ${VERSION}`);
+    return 0;
+  }
+  if (unknown.length > 0) {
+    console.error(
+      `error: unknown argument ${unknown[0]}; the server takes settings from ` +
+        "environment variables (see --help)",
+    );
+    return 2;
+  }
+  const file = envFile?.slice("--env-file-required=".length);
+  if (file && !await Deno.stat(file).then(() => true, () => false)) {
+    console.error(
+      `error: ${file} does not exist; "task start:env" reads its settings from it. ` +
+        `Copy .env.example to ${file} and fill it in, or use "task start" with variables set`,
+    );
+    return 2;
+  }
+  return undefined;
+}
+
+/**
+ * Stops `service`, waiting at most `timeoutMs` for its connections: a client that keeps a
+ * connection open (or a body half-sent) must not keep a restart waiting for ever.
+ */
+async function stopWithin(service: RunningService, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<false>((resolve) => timer = setTimeout(resolve, timeoutMs, false));
+  const stopped = await Promise.race([service.shutdown().then(() => true), deadline]);
+  clearTimeout(timer);
+  if (!stopped) {
+    service.deps.logger.warn("stopping: connections still open after SHUTDOWN_TIMEOUT; exiting", {
+      shutdownTimeoutMs: timeoutMs,
+    });
+  }
+}
+
+/** Starts the service from the environment and stops it on SIGINT/SIGTERM. */
+async function runFromCommandLine(): Promise<void> {
+  const exit = await handleArgs(Deno.args);
+  if (exit !== undefined) Deno.exit(exit);
+  // Listen for signals before starting: one that arrives during start-up stops cleanly too.
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGINT", requestStop);
+  Deno.addSignalListener("SIGTERM", requestStop);
   let service: RunningService;
+  let config: Config;
   try {
-    service = await startService(loadConfig());
+    config = loadConfig();
+    service = await startService(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      Deno.exit(1);
+      Deno.exit(2);
     }
-    if (error instanceof Error) {
-      console.error(`Failed to start: ${error.message}`);
-      Deno.exit(1);
-    }
-    throw error;
+    console.error(`Failed to start: ${(error as Error).message}`);
+    Deno.exit(1);
   }
-  const stop = async () => {
-    await service.shutdown();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  await stopRequested;
+  await stopWithin(service, config.shutdownTimeoutMs);
+  Deno.exit(0);
 }
+
+if (import.meta.main) await runFromCommandLine();

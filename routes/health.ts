@@ -4,6 +4,7 @@ import type { AppDeps } from "./deps.ts";
 import { errorResponse, jsonResponse } from "../core/http/mod.ts";
 import type { Route } from "../core/http/mod.ts";
 import { VERSION } from "../core/common/mod.ts";
+import { probeKv } from "../core/store/mod.ts";
 
 export const healthzRoute: Route<AppDeps> = {
   name: "healthz",
@@ -21,18 +22,10 @@ export const readyzRoute: Route<AppDeps> = {
   path: "/readyz",
   gate: "public",
   async handle(_ctx, deps) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        deps.kv.get(["readyz"]),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error("timed out")), READY_TIMEOUT_MS);
-        }),
-      ]);
+      await probeKv(deps.kv, READY_TIMEOUT_MS);
     } catch (error) {
       return errorResponse(503, "kv_unavailable", `KV did not answer: ${(error as Error).message}`);
-    } finally {
-      clearTimeout(timer);
     }
     return jsonResponse({
       status: "ready",

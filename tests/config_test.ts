@@ -107,7 +107,7 @@ Deno.test("config: start-up fails with a non-zero exit naming each bad variable"
     KV_PATH: ":memory:",
     JWT_CLOCK_SKEW_SECONDS: "soon",
   });
-  assert.equal(code, 1);
+  assert.equal(code, 2, "a configuration problem is exit 2, like every usage error");
   assert.match(stderr, /PORT must be at most 65535/);
   assert.match(stderr, /JWT_CLOCK_SKEW_SECONDS must be a whole number/);
 });
@@ -119,7 +119,7 @@ Deno.test("config: start-up fails when a PEM block is not a usable public key", 
     PORT: "0",
     WIX_APP_PUBLIC_KEY: privatePem,
   });
-  assert.equal(code, 1);
+  assert.equal(code, 2);
   assert.match(
     stderr,
     /WIX_APP_PUBLIC_KEY block 1 of 1 is a "PRIVATE KEY", expected a "PUBLIC KEY"/,

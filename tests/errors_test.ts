@@ -20,6 +20,7 @@ Deno.test("errors: each domain error code has one HTTP status and wire code", as
     invalid_request: [400, "invalid_request", null],
     invalid_json: [400, "invalid_json", null],
     body_too_large: [413, "body_too_large", null],
+    body_interrupted: [503, "body_interrupted", "1"],
   };
   for (const [code, [status, wireCode, retryAfter]] of Object.entries(expected)) {
     const retry = retryAfter === null ? undefined : Number(retryAfter);

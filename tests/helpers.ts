@@ -178,9 +178,17 @@ export function cardPayment(
 export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 
 /** `deno run main.ts` as `deno task start` runs it, with only `env` (plus PATH and HOME) set. */
-export function mainCommand(env: Record<string, string>): Deno.Command {
+export function mainCommand(env: Record<string, string>, args: string[] = []): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "main.ts",
+      ...args,
+    ],
     cwd: PROJECT_ROOT,
     clearEnv: true,
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },

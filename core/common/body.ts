@@ -11,7 +11,12 @@ import { DomainError } from "./errors.ts";
  * `Content-Length` over the limit is refused before reading, and a body that grows past the
  * limit is cut off and its stream cancelled, so a huge upload is never buffered.
  */
-export async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyLimited(
+  request: Request,
+  maxBytes: number,
+  /** When aborted (the server is stopping), a body still arriving is cut off. */
+  stopping?: AbortSignal,
+): Promise<Uint8Array> {
   const tooLarge = () =>
     new DomainError("body_too_large", `request body exceeds the limit of ${maxBytes} bytes`);
   const declared = request.headers.get("content-length");
@@ -24,7 +29,7 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (true) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readChunk(reader, stopping);
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
@@ -40,6 +45,35 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     offset += chunk.byteLength;
   }
   return body;
+}
+
+const interrupted = () =>
+  new DomainError(
+    "body_interrupted",
+    "the request body stopped arriving before its end (the server may be restarting); retry",
+    1,
+  );
+
+/**
+ * One chunk of a body. A read that fails (the stream closed under it) or is still waiting when
+ * the server starts stopping is a retryable `body_interrupted` error, never an internal one.
+ */
+async function readChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  stopping?: AbortSignal,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (stopping?.aborted) throw interrupted();
+  const { promise: stopped, reject } = Promise.withResolvers<never>();
+  const onStop = () => reject(interrupted());
+  stopping?.addEventListener("abort", onStop, { once: true });
+  try {
+    return await Promise.race([reader.read(), stopped]);
+  } catch {
+    await reader.cancel().catch(() => {});
+    throw interrupted();
+  } finally {
+    stopping?.removeEventListener("abort", onStop);
+  }
 }
 
 /** Parses JSON bytes, throwing an `invalid_json` {@link DomainError} when malformed. */

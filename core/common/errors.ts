@@ -21,7 +21,9 @@ export type DomainErrorCode =
   /** A request body is not UTF-8 JSON. */
   | "invalid_json"
   /** A request body is over the configured limit. */
-  | "body_too_large";
+  | "body_too_large"
+  /** A request body stopped arriving (the server is stopping, or the client went away). */
+  | "body_interrupted";
 
 /** A domain error with a stable {@link DomainErrorCode}. */
 export class DomainError extends Error {

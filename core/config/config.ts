@@ -12,6 +12,7 @@ import { parseDuration, parseDurationList } from "../common/mod.ts";
 import type { LogLevel } from "../common/mod.ts";
 import { VERSION } from "../common/mod.ts";
 import { DEPLOY_KV } from "../store/mod.ts";
+import { misspeltVariables } from "./spelling.ts";
 
 export { ConfigError };
 
@@ -20,6 +21,8 @@ export type DeliveryMode = "auto" | "queue" | "poll";
 
 /** The validated configuration of one service instance. */
 export interface Config {
+  /** Problems worth a warning at start that do not stop it (e.g. a misspelt variable). */
+  warnings: string[];
   port: number;
   host: string;
   /** PEM text holding one or more public keys; `undefined` means "generate a development pair". */
@@ -47,6 +50,8 @@ export interface Config {
   webhookConcurrency: number;
   webhookTimeoutMs: number;
   sweepIntervalMs: number;
+  /** How long a stop waits for connections to finish before the process exits anyway. */
+  shutdownTimeoutMs: number;
   /** How long a duplicate request waits for the first one to finish before answering 503. */
   inFlightWaitMs: number;
   /** How long a claim protects an unfinished processor call before a retry may take it over. */
@@ -98,8 +103,12 @@ const VARIABLES = {
   HOST: { schema: nonEmpty.default("0.0.0.0"), example: "0.0.0.0" },
   WIX_APP_PUBLIC_KEY: {
     schema: z.string().transform((value) => value.replaceAll("\\n", "\n")).refine(
-      (value) => /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/.test(value),
+      (value) => /-----BEGIN [A-Z ]+-----/.test(value),
       "must hold one or more PEM blocks (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)",
+    ).refine(
+      (value) => /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/.test(value),
+      "has a -----BEGIN----- line but no matching -----END----- line: the key looks truncated; " +
+        "copy the whole key again",
     ).optional(),
     example: '"-----BEGIN PUBLIC KEY-----\\nMIIBIjAN...\\n-----END PUBLIC KEY-----"',
     secret: true,
@@ -167,6 +176,7 @@ const VARIABLES = {
   WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(16), example: "16" },
   WEBHOOK_TIMEOUT: { schema: duration(120_000).default(10_000), example: "10s" },
   SWEEP_INTERVAL: { schema: duration(3_600_000).default(1000), example: "1s" },
+  SHUTDOWN_TIMEOUT: { schema: duration(600_000).default(10_000), example: "10s" },
   IN_FLIGHT_WAIT: { schema: duration(60_000).default(5000), example: "5s" },
   PROCESSING_LEASE: { schema: duration(3_600_000).default(60_000), example: "60s" },
   SANDBOX_PENDING_DELAY: { schema: duration(7 * 24 * 3_600_000).default(10_000), example: "10s" },
@@ -207,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     ]);
   }
   return {
+    warnings: misspeltVariables(env, CONFIG_VARIABLES),
     port: p.PORT,
     host: p.HOST,
     wixAppPublicKey: p.WIX_APP_PUBLIC_KEY,
@@ -228,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     webhookConcurrency: p.WEBHOOK_CONCURRENCY,
     webhookTimeoutMs: p.WEBHOOK_TIMEOUT,
     sweepIntervalMs: p.SWEEP_INTERVAL,
+    shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT,
     inFlightWaitMs: p.IN_FLIGHT_WAIT,
     processingLeaseMs: p.PROCESSING_LEASE,
     sandboxPendingDelayMs: p.SANDBOX_PENDING_DELAY,

@@ -8,3 +8,5 @@
 
 export * from "./config.ts";
 export * from "./dev_keys.ts";
+export * from "./kv_path.ts";
+export * from "./spelling.ts";

@@ -20,6 +20,8 @@ const DOMAIN_ERRORS: Record<DomainErrorCode, { status: number; code: string }> =
   invalid_request: { status: 400, code: "invalid_request" },
   invalid_json: { status: 400, code: "invalid_json" },
   body_too_large: { status: 413, code: "body_too_large" },
+  // Wix retries a 503: a request cut off by a restart is retried on the next instance.
+  body_interrupted: { status: 503, code: "body_interrupted" },
 };
 
 /** The response for a known error, or `undefined` for anything else (a bug: answer 500). */
@@ -29,6 +31,9 @@ export function errorToResponse(error: unknown): Response | undefined {
     const headers: Record<string, string> = error.retryAfterSeconds === undefined
       ? {}
       : { "retry-after": String(error.retryAfterSeconds) };
+    // The rest of a cut-off body will never be read: close the connection so that a client
+    // still holding it open cannot keep a stopping server waiting.
+    if (error.code === "body_interrupted") headers.connection = "close";
     return errorResponse(status, code, error.message, headers);
   }
   if (error instanceof WixRequestRefused) {

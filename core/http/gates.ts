@@ -18,6 +18,8 @@ export interface GateOptions {
   maxBodyBytes: number;
   /** The PSP API key; without it the PSP API answers 404. */
   pspApiKey?: string;
+  /** Aborted when the server stops: bodies still arriving are cut off with a retryable 503. */
+  stopping?: AbortSignal;
 }
 
 /** The gate checks for {@link createRequestHandler}. */
@@ -28,8 +30,10 @@ export function createGates(options: GateOptions): Record<Gate, GateCheck> {
         keys: options.wixKeys,
         clockSkewSeconds: options.jwtClockSkewSeconds,
         maxBodyBytes: options.maxBodyBytes,
+        stopping: options.stopping,
       })).body,
-    psp: (request) => verifyPspRequest(request, options.pspApiKey, options.maxBodyBytes),
-    public: (request) => readBodyLimited(request, options.maxBodyBytes),
+    psp: (request) =>
+      verifyPspRequest(request, options.pspApiKey, options.maxBodyBytes, options.stopping),
+    public: (request) => readBodyLimited(request, options.maxBodyBytes, options.stopping),
   };
 }

@@ -20,6 +20,7 @@ export async function verifyPspRequest(
   request: Request,
   apiKey: string | undefined,
   maxBodyBytes: number,
+  stopping?: AbortSignal,
 ): Promise<Uint8Array> {
   if (apiKey === undefined) {
     throw new HttpError(404, "not_found", "the PSP API is disabled; set PSP_API_KEY to enable it");
@@ -38,5 +39,5 @@ export async function verifyPspRequest(
       },
     );
   }
-  return await readBodyLimited(request, maxBodyBytes);
+  return await readBodyLimited(request, maxBodyBytes, stopping);
 }

@@ -6,6 +6,9 @@
 
 /** KV keys by what they hold. */
 export const kvKeys = {
+  /** Read (never written) by the readiness probe. */
+  readinessProbe: (): Deno.KvKey => ["readyz"],
+
   /** A connected merchant: `MerchantRecord`. */
   merchant: (wixMerchantId: string): Deno.KvKey => ["merchant", wixMerchantId],
 

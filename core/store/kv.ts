@@ -7,6 +7,7 @@
 
 import { dirname } from "node:path";
 import { sleep } from "../common/mod.ts";
+import { kvKeys } from "./keys.ts";
 
 /** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
 export const DEPLOY_KV = "deploy";
@@ -14,6 +15,14 @@ export const DEPLOY_KV = "deploy";
 /** False for KV paths that are not a local file: memory, remote, or Deno Deploy's database. */
 export function isLocalKvFile(path: string): boolean {
   return path !== ":memory:" && path !== DEPLOY_KV && !/^https?:\/\//.test(path);
+}
+
+/** Which database `path` opens, in words for the start-up log. */
+export function describeKvPath(path: string): string {
+  if (path === ":memory:") return "in memory (lost when the process stops)";
+  if (path === DEPLOY_KV) return "the database Deno Deploy provisions for this app (Deno.openKv())";
+  if (/^https?:\/\//.test(path)) return `remote KV Connect database at ${path}`;
+  return `local file ${path}`;
 }
 
 /**
@@ -73,5 +82,20 @@ export async function kvSupportsQueues(kv: Deno.Kv, kvPath: string): Promise<boo
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Resolves once `kv` answers a read; rejects when it does not within `timeoutMs`. */
+export async function probeKv(kv: Deno.Kv, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      kv.get(kvKeys.readinessProbe()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

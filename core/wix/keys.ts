@@ -21,7 +21,13 @@ export function splitPemBlocks(text: string): { label: string; pem: string }[] {
 export async function importWixPublicKeys(pemText: string): Promise<CryptoKey[]> {
   const blocks = splitPemBlocks(pemText);
   if (blocks.length === 0) {
-    throw new ConfigError(["WIX_APP_PUBLIC_KEY holds no PEM block"]);
+    const begun = /-----BEGIN [A-Z ]+-----/.test(pemText);
+    throw new ConfigError([
+      begun
+        ? "WIX_APP_PUBLIC_KEY has a -----BEGIN----- line but no matching -----END----- line: " +
+          "the key looks truncated; copy the whole key again"
+        : "WIX_APP_PUBLIC_KEY holds no PEM block (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)",
+    ]);
   }
   const keys: CryptoKey[] = [];
   for (const [index, block] of blocks.entries()) {
@@ -38,8 +44,13 @@ export async function importWixPublicKeys(pemText: string): Promise<CryptoKey[]>
     try {
       keys.push(await importSPKI(block.pem, "RS256"));
     } catch (error) {
+      // The runtime's own words ("ASN.1 DER message is incomplete") do not say what to do.
       throw new ConfigError([
-        `${which} is not a valid RSA public key: ${(error as Error).message}`,
+        `${which} is not a valid RSA public key: it looks truncated or corrupted ` +
+        `(${
+          (error as Error).message
+        }). Copy the whole key again, from -----BEGIN PUBLIC KEY----- ` +
+        "to -----END PUBLIC KEY-----, with \\n for each line break when it is on one line",
       ]);
     }
   }

@@ -23,6 +23,8 @@ export interface WixVerifierOptions {
   maxBodyBytes: number;
   /** Injectable clock for tests. */
   now?: () => Date;
+  /** Aborted when the server stops: a body still arriving is cut off (retryable). */
+  stopping?: AbortSignal;
 }
 
 /** A request that passed every check, with the exact body bytes it was verified over. */
@@ -86,7 +88,7 @@ export async function verifyWixRequest(
     throw unauthorized("unsupported_content_type", "Content-Type must be application/json");
   }
 
-  const body = await readBodyLimited(request, options.maxBodyBytes);
+  const body = await readBodyLimited(request, options.maxBodyBytes, options.stopping);
   const claims = await verifyDigestToken(token, options);
 
   const expected = claims.data && typeof claims.data === "object"
