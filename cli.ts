@@ -1,24 +1,36 @@
 /**
- * The command line: a local stand-in for Wix. `deno task cli -- <command>`; every command
- * takes `--help`.
+ * The command line: a local stand-in for Wix and a back office for this server.
+ * `npx --yes deno@2.9.6 task cli -- <command>`; every command takes `--help`.
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
+import {
+  ConnectionError,
+  integerOption,
+  loadPrivateKey,
+  optional,
+  parse,
+  readFile,
+  request,
+  required,
+  RUN,
+  serverUrl,
+  UsageError,
+} from "./cli/args.ts";
+import { outcome, refund, tx, webhooks } from "./cli/backoffice.ts";
+import { cardNumber, createTransactionBody } from "./cli/bodies.ts";
 import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./cli/conformance.ts";
 import type { SpiPaths } from "./cli/conformance.ts";
 import { runDemo } from "./cli/demo.ts";
-import { parseDuration } from "./core/common/mod.ts";
 import { describeEvent, startFakeWix } from "./cli/fake_wix.ts";
-import { generateRs256KeyPair, importRs256PrivateKey } from "./core/wix/mod.ts";
+import { HELP } from "./cli/help.ts";
+import { runTrigger, SCENARIOS } from "./cli/trigger.ts";
 import { signWixRequest } from "./cli/wix_signer.ts";
+import { parseDuration, VERSION } from "./core/common/mod.ts";
+import { generateRs256KeyPair } from "./core/wix/mod.ts";
 import { startService } from "./main.ts";
 
-/** A mistake in how the command was called: printed with a hint, exit code 2. */
-class UsageError extends Error {}
-
-const DEV_PRIVATE_KEY = "./data/dev-wix-private-key.pem";
 const ENDPOINTS = [
   "connect-account",
   "create-transaction",
@@ -26,145 +38,13 @@ const ENDPOINTS = [
   "capture-transaction",
   "void-transaction",
 ];
-
-const HELP: Record<string, string> = {
-  main: `Usage: deno task cli -- <command> [options]
-
-A local stand-in for Wix, to try this PSP server (or any other) without Wix.
-
-Commands:
-  keys     generate an RS256 key pair for local use
-  sign     print the Digest header value for a request body
-  call     sign and send one SPI request, print status, latency and answer
-  wix      run a fake Wix that prints and keeps the webhooks it receives
-  demo     walk through every main flow against an in-process service (no set-up)
-  check    conformance run against any PSP server implementing the Wix SPI
-
-"deno task cli -- <command> --help" shows a command's options.`,
-  keys: `Usage: deno task cli -- keys [--out-dir DIR] [--force]
-
-Writes DIR/wix-private-key.pem (readable by you only; it plays Wix's signing key) and
-DIR/wix-public-key.pem, and prints the WIX_APP_PUBLIC_KEY line to give the server.
-
-  --out-dir DIR   where to write the files (default: ./keys)
-  --force         overwrite existing files`,
-  sign: `Usage: deno task cli -- sign --body FILE [--private-key PEM] [--lifetime SECONDS]
-
-Prints the Digest header value (JWT=...) for the exact bytes of FILE, signed as Wix signs:
-RS256, data.SHA256 of the body, iat now, exp two minutes later.
-
-  --body FILE          the request body; "-" reads standard input
-  --private-key PEM    signing key (default: ${DEV_PRIVATE_KEY}, the server's development key)
-  --lifetime SECONDS   exp - iat (default: 120)`,
-  call: `Usage: deno task cli -- call <endpoint> --body FILE [--url URL] [--private-key PEM]
-
-Signs FILE and POSTs it to the endpoint; prints the status, the latency and the JSON answer.
-Exit code 0 for HTTP 200, 1 otherwise.
-
-  <endpoint>           ${ENDPOINTS.join(", ")}, or a path such as /payment
-  --body FILE          the request body; "-" reads standard input
-  --url URL            the server (default: http://localhost:8080)
-  --private-key PEM    signing key (default: ${DEV_PRIVATE_KEY})`,
-  wix:
-    `Usage: deno task cli -- wix [--port N] [--app-id ID] [--app-secret SECRET] [--log-file FILE] [--verbose] [--fail-rate R]
-
-Runs a fake Wix (OAuth token endpoint and Submit Event) until Ctrl-C. Each webhook is printed
-on one line (and as JSON with --verbose) and appended to the log file as a JSON line. Point
-the server at it with the variables it prints.
-
-  --port N            port (default: 8090)
-  --app-id ID         expected WIX_APP_ID (default: local-app)
-  --app-secret S      expected WIX_APP_SECRET (default: local-secret)
-  --log-file FILE     JSON lines of received webhooks (default: ./data/wix-webhooks.jsonl)
-  --verbose           also print each webhook's JSON
-  --fail-rate R       fail this share (0..1) of Submit Event calls with 500/503/429`,
-  demo: `Usage: deno task cli -- demo
-
-Starts a fake Wix and the service in-process on free ports (memory KV, fresh keys) and walks
-through connect, approve, decline, pending then final, 3-D Secure, partial refunds, capture,
-void, a replay and a tampered request, printing each request, answer and webhook.
-Exit code 0 when every step passes.`,
-  check: `Usage: deno task cli -- check --url URL --private-key PEM [options]
-
-Conformance run against any server implementing the Wix PSP SPI. It signs requests with PEM
-(the server must trust its public key) and receives the server's webhooks on a fake Wix at
---wix-port (start the server with WIX_API_BASE_URL=http://127.0.0.1:<port> and the app id and
-secret below). Prints a table of rule, result and evidence; exit code 0 only if all pass.
-
-  --url URL              the server under test
-  --private-key PEM      the key Wix signs with
-  --wix-port N           port of the fake Wix (default: 8091)
-  --app-id ID            WIX_APP_ID the server uses (default: wix-check-app)
-  --app-secret S         WIX_APP_SECRET the server uses (default: wix-check-secret)
-  --paths LIST           endpoint paths if not this project's, e.g.
-                         connect=/connect,create=/payment,refund=/refund
-  --approve-card N       a card the server approves (default: 4111111111111111)
-  --decline-card N       a card the server declines (default: 4000000000000002)
-  --webhook-timeout D    how long to wait for webhooks (default: 20s)`,
-};
-
-type Options = Record<string, string | boolean | undefined>;
-
-function parse(
-  args: string[],
-  options: Record<string, { type: "string" | "boolean" }>,
-): { values: Options; positionals: string[] } {
-  try {
-    return parseArgs({
-      args,
-      options: { ...options, help: { type: "boolean" } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^TypeError: /, ""));
-  }
-}
-
-function required(values: Options, name: string): string {
-  const value = values[name];
-  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
-  return value;
-}
-
-async function readFile(path: string, what: string): Promise<Uint8Array> {
-  try {
-    if (path === "-") return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
-    return await Deno.readFile(path);
-  } catch (error) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(error as Error).message}`);
-  }
-}
-
-async function loadPrivateKey(path: string): Promise<CryptoKey> {
-  const pem = new TextDecoder().decode(await readFile(path, "private key"));
-  try {
-    return await importRs256PrivateKey(pem);
-  } catch (error) {
-    throw new UsageError(
-      `${path} is not an RS256 private key in PKCS#8 PEM: ${(error as Error).message}`,
-    );
-  }
-}
-
-function integerOption(
-  values: Options,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
+const print = (line: string) => console.log(line);
 
 async function keys(args: string[]): Promise<number> {
-  const { values } = parse(args, { "out-dir": { type: "string" }, force: { type: "boolean" } });
+  const { values } = parse("keys", args, {
+    "out-dir": { type: "string" },
+    force: { type: "boolean" },
+  });
   if (values.help) return help("keys");
   const dir = (values["out-dir"] as string | undefined) ?? "./keys";
   const privatePath = join(dir, "wix-private-key.pem");
@@ -184,13 +64,13 @@ async function keys(args: string[]): Promise<number> {
   console.log("Give the server its public key, e.g. in .env:\n");
   console.log(`WIX_APP_PUBLIC_KEY="${pair.publicPem.trim().replaceAll("\n", "\\n")}"\n`);
   console.log(
-    `Then sign requests with: deno task cli -- call create-transaction --body pay.json --private-key ${privatePath}`,
+    `Then sign requests with: ${RUN} call create-transaction --body examples/requests/create-approved.json --private-key ${privatePath}`,
   );
   return 0;
 }
 
 async function sign(args: string[]): Promise<number> {
-  const { values } = parse(args, {
+  const { values } = parse("sign", args, {
     body: { type: "string" },
     "private-key": { type: "string" },
     lifetime: { type: "string" },
@@ -198,19 +78,50 @@ async function sign(args: string[]): Promise<number> {
   if (values.help) return help("sign");
   const body = await readFile(required(values, "body"), "body");
   const lifetime = integerOption(values, "lifetime", 120, 1, 86_400);
-  const key = await loadPrivateKey(
-    (values["private-key"] as string | undefined) ?? DEV_PRIVATE_KEY,
-  );
+  const key = await loadPrivateKey(optional(values, "private-key"));
   const iat = Math.floor(Date.now() / 1000);
   console.log(await signWixRequest(body, key, { iat, exp: iat + lifetime }));
   return 0;
 }
 
+/** The body of `call`: a file, or one built from --card/--amount/--currency/--method. */
+async function callBody(endpoint: string, values: Record<string, unknown>): Promise<Uint8Array> {
+  const built = ["card", "amount", "currency", "method"].filter((name) =>
+    values[name] !== undefined
+  );
+  if (built.length === 0) return await readFile(required(values as never, "body"), "body");
+  if (values.body !== undefined) throw new UsageError("give either --body or --card/--amount/...");
+  if (endpoint !== "create-transaction") {
+    throw new UsageError(
+      `--${built[0]} builds a create-transaction body; use --body for ${endpoint}`,
+    );
+  }
+  const card = values.card as string | undefined;
+  if (card !== undefined && !cardNumber(card)) {
+    throw new UsageError(`--card ${card} is neither a card number nor a sandbox card name`);
+  }
+  const amount = values.amount === undefined ? undefined : Number(values.amount);
+  if (amount !== undefined && (!Number.isInteger(amount) || amount < 1)) {
+    throw new UsageError("--amount must be a whole number of minor units, at least 1");
+  }
+  const body = createTransactionBody({
+    card,
+    amount,
+    currency: values.currency as string | undefined,
+    method: values.method as string | undefined,
+  });
+  return new TextEncoder().encode(JSON.stringify(body));
+}
+
 async function call(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse("call", args, {
     body: { type: "string" },
     url: { type: "string" },
     "private-key": { type: "string" },
+    card: { type: "string" },
+    amount: { type: "string" },
+    currency: { type: "string" },
+    method: { type: "string" },
   });
   if (values.help) return help("call");
   const endpoint = positionals[0];
@@ -220,28 +131,20 @@ async function call(args: string[]): Promise<number> {
       `unknown endpoint "${endpoint}"; use ${ENDPOINTS.join(", ")}, or a path starting with /`,
     );
   }
-  const body = await readFile(required(values, "body"), "body");
-  const key = await loadPrivateKey(
-    (values["private-key"] as string | undefined) ?? DEV_PRIVATE_KEY,
-  );
-  const base = ((values.url as string | undefined) ?? "http://localhost:8080").replace(/\/+$/, "");
-  const url = `${base}${endpoint.startsWith("/") ? endpoint : `/v1/${endpoint}`}`;
+  const body = await callBody(endpoint, values);
+  const key = await loadPrivateKey(optional(values, "private-key"));
+  const url = `${serverUrl(values)}${endpoint.startsWith("/") ? endpoint : `/v1/${endpoint}`}`;
   const digest = await signWixRequest(body, key);
   const started = performance.now();
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json; charset=utf-8", digest },
-      body: body as Uint8Array<ArrayBuffer>,
-    });
-  } catch (error) {
-    console.error(`POST ${url} failed: ${(error as Error).message}`);
-    return 1;
-  }
+  const response = await request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json; charset=utf-8", digest },
+    body: body as Uint8Array<ArrayBuffer>,
+  });
   const text = await response.text();
-  const ms = Math.round(performance.now() - started);
-  console.log(`POST ${url} -> HTTP ${response.status} in ${ms} ms`);
+  console.log(
+    `POST ${url} -> HTTP ${response.status} in ${Math.round(performance.now() - started)} ms`,
+  );
   try {
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   } catch {
@@ -250,8 +153,28 @@ async function call(args: string[]): Promise<number> {
   return response.status === 200 ? 0 : 1;
 }
 
+async function trigger(args: string[]): Promise<number> {
+  const { values, positionals } = parse("trigger", args, {
+    url: { type: "string" },
+    "private-key": { type: "string" },
+  });
+  if (values.help) return help("trigger");
+  const scenario = positionals[0];
+  if (!scenario || !Object.hasOwn(SCENARIOS, scenario)) {
+    const known = Object.keys(SCENARIOS).join(", ");
+    throw new UsageError(
+      scenario
+        ? `unknown scenario "${scenario}"; use one of ${known}`
+        : `name a scenario: ${known}`,
+    );
+  }
+  const privateKey = await loadPrivateKey(optional(values, "private-key"));
+  await runTrigger({ url: serverUrl(values), privateKey, print }, scenario);
+  return 0;
+}
+
 async function wix(args: string[]): Promise<number> {
-  const { values } = parse(args, {
+  const { values } = parse("wix", args, {
     port: { type: "string" },
     "app-id": { type: "string" },
     "app-secret": { type: "string" },
@@ -304,7 +227,7 @@ async function wix(args: string[]): Promise<number> {
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values } = parse(args, {});
+  const { values } = parse("demo", args, {});
   if (values.help) return help("demo");
   return await runDemo(startService, (line) => console.log(line)) ? 0 : 1;
 }
@@ -324,7 +247,7 @@ function parsePaths(text: string): SpiPaths {
 }
 
 async function check(args: string[]): Promise<number> {
-  const { values } = parse(args, {
+  const { values } = parse("check", args, {
     url: { type: "string" },
     "private-key": { type: "string" },
     "wix-port": { type: "string" },
@@ -366,13 +289,25 @@ function help(command: string): number {
   return 0;
 }
 
+/** A back-office command with `--help`. */
+const backOffice = (
+  name: string,
+  run: (args: string[], out: (line: string) => void) => Promise<number>,
+) =>
+(args: string[]) => args.includes("--help") ? Promise.resolve(help(name)) : run(args, print);
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   keys,
   sign,
   call,
+  trigger,
   wix,
   demo,
   check,
+  tx: backOffice("tx", tx),
+  outcome: backOffice("outcome", outcome),
+  refund: backOffice("refund", refund),
+  webhooks: backOffice("webhooks", webhooks),
 };
 
 /** Runs the CLI with `args` and returns the exit code. */
@@ -381,8 +316,12 @@ export async function main(args: string[]): Promise<number> {
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     return help("main");
   }
+  if (command === "--version") {
+    console.log(`wix-psp-server CLI ${VERSION}`);
+    return 0;
+  }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  const usage = `run "deno task cli -- ${run ? `${command} ` : ""}--help" for usage`;
+  const usage = `run "${RUN} ${run ? `${command} ` : ""}--help" for usage`;
   try {
     if (!run) throw new UsageError(`unknown command "${command}"`);
     return await run(rest);
@@ -390,6 +329,10 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`error: ${error.message}\n(${usage})`);
       return 2;
+    }
+    if (error instanceof ConnectionError) {
+      console.error(`error: ${error.message}`);
+      return 1;
     }
     console.error(`error: ${(error as Error).message}`);
     return 1;

@@ -1,0 +1,132 @@
+/**
+ * The CLI's help texts, one per command, each starting with the exact command line to type.
+ * @module
+ */
+
+import { SCENARIOS } from "./trigger.ts";
+
+const R = "npx --yes deno@2.9.6 task cli --";
+const ENDPOINTS = "connect-account, create-transaction, refund-transaction, capture-transaction, " +
+  "void-transaction";
+const KEY = "--private-key PEM    signing key (default: the local server's development key,\n" +
+  "                       dev-wix-private-key.pem beside KV_PATH, i.e. ./data/)";
+
+/** Help by command; `main` lists them all. */
+export const HELP: Record<string, string> = {
+  main: `Usage: ${R} <command> [options]
+
+A local stand-in for Wix, and a back office for this server.
+
+Try the server:
+  trigger    send a named scenario to a running server, like "stripe trigger"
+  call       sign and send one SPI request (a body file, or --card/--amount/...)
+  sign       print the Digest header value for a request body (for curl)
+  keys       generate an RS256 key pair for local use
+  wix        run a fake Wix that prints and keeps the webhooks it receives
+  demo       walk through every main flow against an in-process service (no set-up)
+  check      conformance run against any PSP server implementing the Wix SPI
+Back office (PSP API, key from PSP_API_KEY):
+  tx         a transaction with its refunds, captures, voids and webhooks
+  outcome    report a later outcome of a payment
+  refund     record a refund made at the PSP
+  webhooks   list dead-lettered webhooks, or send one again
+
+"${R} <command> --help" shows a command's options; --version prints the version.`,
+  trigger: `Usage: ${R} trigger <scenario> [--url URL] [--private-key PEM]
+
+Sends a signed, valid request (or a few) for the scenario to a running server, prints each
+request and answer, then the webhooks Wix should receive. Scenarios:
+
+${Object.entries(SCENARIOS).map(([name, { about }]) => `  ${name.padEnd(28)}${about}`).join("\n")}
+
+  --url URL            the server (default: http://localhost:8080)
+  ${KEY}`,
+  call: `Usage: ${R} call <endpoint> (--body FILE | --card N ...) [--url URL] [--private-key PEM]
+
+Signs a body and POSTs it to the endpoint; prints the status, the latency and the JSON answer.
+Exit code 0 for HTTP 200, 1 otherwise, 2 for a usage error.
+
+  <endpoint>           ${ENDPOINTS}, or a path such as /payment
+  --body FILE          the request body; "-" reads standard input (see examples/requests/)
+  --card N             create-transaction only: build the body with this card number or sandbox
+                       card name (approved, insufficientFunds, expired, invalidCvv, threeDSecure,
+                       pendingThenApproved, pendingThenDeclined)
+  --amount N           ... the amount in minor units (default: 1000)
+  --currency C         ... the currency (default: USD)
+  --method M           ... the paymentMethod (creditCard, paypal, ideal, sofort; default: creditCard)
+  --url URL            the server (default: http://localhost:8080)
+  ${KEY}`,
+  sign: `Usage: ${R} sign --body FILE [--private-key PEM] [--lifetime SECONDS]
+
+Prints the Digest header value (JWT=...) for the exact bytes of FILE, signed as Wix signs:
+RS256, data.SHA256 of the body, iat now, exp two minutes later. With curl, send the same bytes
+with --data-binary @FILE (-d re-encodes the body and breaks the digest).
+
+  --body FILE          the request body; "-" reads standard input
+  ${KEY}
+  --lifetime SECONDS   exp - iat (default: 120)`,
+  keys: `Usage: ${R} keys [--out-dir DIR] [--force]
+
+Writes DIR/wix-private-key.pem (readable by you only; it plays Wix's signing key) and
+DIR/wix-public-key.pem, and prints the WIX_APP_PUBLIC_KEY line to give the server.
+
+  --out-dir DIR   where to write the files (default: ./keys)
+  --force         overwrite existing files`,
+  wix:
+    `Usage: ${R} wix [--port N] [--app-id ID] [--app-secret S] [--log-file FILE] [--verbose] [--fail-rate R]
+
+Runs a fake Wix (OAuth token endpoint and Submit Event) until Ctrl-C. Each webhook is printed
+on one line (and as JSON with --verbose) and appended to the log file as a JSON line. Point
+the server at it with the variables it prints.
+
+  --port N            port (default: 8090)
+  --app-id ID         expected WIX_APP_ID (default: local-app)
+  --app-secret S      expected WIX_APP_SECRET (default: local-secret)
+  --log-file FILE     JSON lines of received webhooks (default: ./data/wix-webhooks.jsonl)
+  --verbose           also print each webhook's JSON
+  --fail-rate R       fail this share (0..1) of Submit Event calls with 500/503/429`,
+  demo: `Usage: ${R} demo
+
+Starts a fake Wix and the service in-process on free ports (memory KV, fresh keys) and walks
+through connect, approve, decline, pending then final, 3-D Secure, partial refunds, capture,
+void, a replay and a tampered request, printing each request, answer and webhook.
+Exit code 0 when every step passes.`,
+  check: `Usage: ${R} check --url URL --private-key PEM [options]
+
+Conformance run against any server implementing the Wix PSP SPI. It signs requests with PEM
+(the server must trust its public key) and receives the server's webhooks on a fake Wix at
+--wix-port (start the server with WIX_API_BASE_URL=http://127.0.0.1:<port> and the app id and
+secret below). Prints a table of rule, result and evidence; exit code 0 only if all pass.
+
+  --url URL              the server under test
+  --private-key PEM      the key Wix signs with
+  --wix-port N           port of the fake Wix (default: 8091)
+  --app-id ID            WIX_APP_ID the server uses (default: wix-check-app)
+  --app-secret S         WIX_APP_SECRET the server uses (default: wix-check-secret)
+  --paths LIST           endpoint paths if not this project's, e.g.
+                         connect=/connect,create=/payment,refund=/refund
+  --approve-card N       a card the server approves (default: 4111111111111111)
+  --decline-card N       a card the server declines (default: 4000000000000002)
+  --webhook-timeout D    how long to wait for webhooks (default: 20s)`,
+  tx: `Usage: PSP_API_KEY=... ${R} tx <wixTransactionId> [--url URL] [--json]
+
+Shows a transaction: status, amounts, refunds, captures and voids, and every webhook it owed
+with its delivery attempts.`,
+  outcome:
+    `Usage: PSP_API_KEY=... ${R} outcome <wixTransactionId> --status S [--reason-code N] [--url URL] [--json]
+
+Reports a later outcome from your back office; it goes through the state machine (a
+contradiction is refused) and owes its webhook.
+
+  --status S          approved, declined, canceled or pending
+  --reason-code N     a decline code (default 3000 for declined), 5005/5009 for pending`,
+  refund:
+    `Usage: PSP_API_KEY=... ${R} refund <wixTransactionId> --amount N [--plugin-refund-id ID] [--url URL] [--json]
+
+Records a refund made at the PSP (minor units) and owes its webhook. Give your own
+--plugin-refund-id to make a retry safe.`,
+  webhooks: `Usage: PSP_API_KEY=... ${R} webhooks (dead | redeliver <id>) [--url URL] [--json]
+
+  dead             dead-lettered webhooks, oldest first, and how many there ever were
+  redeliver <id>   sends a dead-lettered webhook again, with a fresh retry schedule`,
+};

@@ -1,0 +1,212 @@
+/**
+ * `trigger`: like `stripe trigger`, one named scenario sent to a running server as Wix would
+ * send it (signed, valid), printing each request and answer and the webhooks Wix should then
+ * receive. The scenarios cover every flow the sandbox offers.
+ * @module
+ */
+
+import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
+import { request } from "./args.ts";
+import {
+  authorizationBody,
+  connectAccountBody,
+  createTransactionBody,
+  refundBody,
+} from "./bodies.ts";
+import { signWixRequest } from "./wix_signer.ts";
+
+/** Where a trigger sends and prints. */
+export interface TriggerContext {
+  url: string;
+  privateKey: CryptoKey;
+  print: (line: string) => void;
+}
+
+/** One answer to a signed request. */
+export interface SpiAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** Signs `body` (or sends it with another body's signature, `tamper`) and POSTs it. */
+export async function sendSpi(
+  ctx: TriggerContext,
+  endpoint: string,
+  body: unknown,
+  tamper = false,
+): Promise<SpiAnswer> {
+  const signed = JSON.stringify(body);
+  const digest = await signWixRequest(signed, ctx.privateKey);
+  // Tampering: the amount changed after signing, as an attacker on the way would change it.
+  const text = tamper ? signed.replace(/"totalAmount":\d+/, '"totalAmount":1') : signed;
+  const url = `${ctx.url}/v1/${endpoint}`;
+  ctx.print(`-> POST /v1/${endpoint} ${text}${tamper ? "  (changed after signing)" : ""}`);
+  const started = performance.now();
+  const response = await request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json; charset=utf-8", digest },
+    body: text,
+  });
+  const answer = await response.text();
+  const ms = Math.round(performance.now() - started);
+  ctx.print(`<- HTTP ${response.status} ${answer} (${ms} ms)`);
+  try {
+    return { status: response.status, body: JSON.parse(answer) };
+  } catch {
+    return { status: response.status, body: {} };
+  }
+}
+
+type Step = (ctx: TriggerContext) => Promise<string[]>;
+
+/** A payment with `card`, answered `expect`; returns the webhooks Wix should receive. */
+const pay =
+  (card: string, expect: string[], extra: Parameters<typeof createTransactionBody>[0] = {}): Step =>
+  async (ctx) => {
+    const body = createTransactionBody({ card, ...extra });
+    const answer = await sendSpi(ctx, "create-transaction", body);
+    if (typeof answer.body.redirectUrl === "string") {
+      ctx.print(
+        `   open ${answer.body.redirectUrl} in a browser and choose; the choice is the outcome`,
+      );
+    }
+    return expect.map((line) => line.replace("$id", body.wixTransactionId as string));
+  };
+
+/** Pays `amount`, then runs `then` on the approved transaction. */
+const payThen = (
+  authorizeOnly: boolean,
+  then: (ctx: TriggerContext, id: string, amount: number) => Promise<void>,
+  expect: string[],
+): Step =>
+async (ctx) => {
+  const amount = 2500;
+  const body = createTransactionBody({ amount, authorizeOnly });
+  const id = body.wixTransactionId as string;
+  const answer = await sendSpi(ctx, "create-transaction", body);
+  if (answer.status !== 200 || answer.body.reasonCode !== undefined) {
+    throw new Error("the payment was not approved, so the scenario cannot go on");
+  }
+  await then(ctx, id, amount);
+  return expect.map((line) => line.replace("$id", id));
+};
+
+/** Every scenario: what it shows, and its steps. */
+export const SCENARIOS: Record<string, { about: string; run: Step }> = {
+  connect: {
+    about: "Connect Account for the CLI's merchant",
+    run: async (ctx) => {
+      await sendSpi(ctx, "connect-account", connectAccountBody());
+      return [];
+    },
+  },
+  approve: {
+    about: "a card payment, approved",
+    run: pay("approved", ["transaction $id approved"]),
+  },
+  "decline-insufficient-funds": {
+    about: "declined 3012 (insufficient funds)",
+    run: pay("insufficientFunds", ["transaction $id declined 3012"]),
+  },
+  "decline-expired-card": {
+    about: "declined 3013 (expired card)",
+    run: pay("expired", ["transaction $id declined 3013"]),
+  },
+  "decline-invalid-cvv": {
+    about: "declined 3016 (invalid CVV)",
+    run: pay("invalidCvv", ["transaction $id declined 3016"]),
+  },
+  "pending-then-approved": {
+    about: "pending 5005 now, approved SANDBOX_PENDING_DELAY later",
+    run: pay("pendingThenApproved", [
+      "transaction $id pending 5005",
+      "then: transaction $id approved",
+    ]),
+  },
+  "pending-then-declined": {
+    about: "pending 5005 now, declined later",
+    run: pay("pendingThenDeclined", [
+      "transaction $id pending 5005",
+      "then: transaction $id declined",
+    ]),
+  },
+  "3ds": {
+    about: "3-D Secure: a redirect to the sandbox checkout page",
+    run: pay(SANDBOX_CARDS.threeDSecure, [
+      "after the page: transaction $id approved, declined or canceled",
+    ]),
+  },
+  paypal: {
+    about: "PayPal: a hosted payment page",
+    run: pay("approved", ["after the page: transaction $id approved or declined"], {
+      method: "paypal",
+    }),
+  },
+  ideal: {
+    about: "iDEAL: a hosted payment page with the buyer's bank",
+    run: pay("approved", ["after the page: transaction $id approved or declined"], {
+      method: "ideal",
+    }),
+  },
+  sofort: {
+    about: "Sofort: a hosted payment page",
+    run: pay("approved", ["after the page: transaction $id approved or declined"], {
+      method: "sofort",
+    }),
+  },
+  "refund-full": {
+    about: "an approved payment, refunded in full",
+    run: payThen(false, async (ctx, id, amount) => {
+      await sendSpi(ctx, "refund-transaction", refundBody(id, amount));
+    }, ["transaction $id approved", "refund of $id succeeded"]),
+  },
+  "refund-partial": {
+    about: "an approved payment, refunded in two parts",
+    run: payThen(false, async (ctx, id, amount) => {
+      await sendSpi(ctx, "refund-transaction", refundBody(id, amount - 1000));
+      await sendSpi(ctx, "refund-transaction", refundBody(id, 1000));
+    }, ["transaction $id approved", "refund of $id succeeded (twice)"]),
+  },
+  capture: {
+    about: "authorize only, then capture",
+    run: payThen(true, async (ctx, id, amount) => {
+      await sendSpi(ctx, "capture-transaction", authorizationBody("capture", id, amount));
+    }, ["transaction $id approved (authorized)", "capture of $id succeeded"]),
+  },
+  void: {
+    about: "authorize only, then void",
+    run: payThen(true, async (ctx, id, amount) => {
+      await sendSpi(ctx, "void-transaction", authorizationBody("void", id, amount));
+    }, ["transaction $id approved (authorized)", "void of $id succeeded"]),
+  },
+  replay: {
+    about: "the same Create Transaction twice: one charge, the same answer",
+    run: async (ctx) => {
+      const body = createTransactionBody();
+      const first = await sendSpi(ctx, "create-transaction", body);
+      const again = await sendSpi(ctx, "create-transaction", body);
+      const same = JSON.stringify(first.body) === JSON.stringify(again.body);
+      ctx.print(`   the replay answered ${same ? "the same" : "DIFFERENTLY (a bug)"}`);
+      return [`transaction ${body.wixTransactionId} approved, once`];
+    },
+  },
+  tampered: {
+    about: "a body changed after signing: refused with 401, nothing stored",
+    run: async (ctx) => {
+      await sendSpi(ctx, "create-transaction", createTransactionBody(), true);
+      return [];
+    },
+  },
+};
+
+/** Runs `scenario`; returns whether every answer was what the scenario expects. */
+export async function runTrigger(ctx: TriggerContext, scenario: string): Promise<void> {
+  const { about, run } = SCENARIOS[scenario];
+  ctx.print(`${scenario}: ${about}`);
+  const expected = await run(ctx);
+  ctx.print(
+    expected.length === 0
+      ? "Wix should receive no webhook."
+      : `Wix should receive:\n${expected.map((line) => `  - ${line}`).join("\n")}`,
+  );
+}
