@@ -53,7 +53,7 @@ Deno.test("cli trigger: scenarios reach the server and say which webhooks follow
     const approve = await cli(env, "trigger", "approve", "--url", t.url);
     assert.equal(approve.code, 0, approve.stderr);
     assert.match(approve.stdout, /<- HTTP 200 \{"pluginTransactionId":"sbx_/);
-    assert.match(approve.stdout, /Wix should receive:\n  - transaction tx-[0-9a-f]{8} approved/);
+    assert.match(approve.stdout, /Wix should receive:\n {2}- transaction tx-[0-9a-f]{8} approved/);
     const capture = await cli(env, "trigger", "capture", "--url", t.url);
     assert.equal(capture.code, 0, capture.stderr);
     const [id] = idsIn(capture.stdout);
