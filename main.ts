@@ -1,6 +1,6 @@
 /**
  * Entry point: wires configuration, Deno KV, the processor, payments, webhook delivery, the
- * sweeper and `Deno.serve`. Run it with `deno task start`; import {@link startService} to run
+ * sweeper and `Deno.serve`. Run it with `npx --yes deno@2.9.6 task start`; import {@link startService} to run
  * the service in-process (tests, the CLI demo).
  * @module
  */
