@@ -67,6 +67,16 @@ Deno.test("startup: a KV_PATH that cannot be opened names KV_PATH and a fix", as
   }
 });
 
+Deno.test("startup: a KV_PATH Deno may not touch names KV_PATH, not a runtime flag", async () => {
+  const { code, stderr } = await runMain({ PORT: "0", KV_PATH: "/proc/x" });
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /KV_PATH=\/proc\/x cannot be opened \(the server is not allowed to use that path\)/,
+  );
+  assert.doesNotMatch(stderr, /--allow-all/);
+});
+
 Deno.test("startup: a truncated or cut-off public key says so, exit 2", async () => {
   const { publicPem } = await testKeyPair();
   const lines = publicPem.trim().split("\n");

@@ -25,7 +25,11 @@ export async function openConfiguredKv(path: string): Promise<Deno.Kv> {
   try {
     return await openKv(path);
   } catch (error) {
-    const reason = (error as Error).message.split("\n")[0];
+    // Deno's own hint ("run again with --allow-all") is not the fix: the path is.
+    const message = (error as Error).message.split("\n")[0];
+    const reason = /^Requires /.test(message)
+      ? "the server is not allowed to use that path"
+      : message;
     throw new ConfigError([
       `KV_PATH=${path} cannot be opened (${reason}); use a file in a directory this user may ` +
       "write, e.g. KV_PATH=./data/psp.sqlite3, or :memory: for a throwaway database",
