@@ -111,6 +111,7 @@ function wireParts(
     clock,
     inFlightWaitMs: config.inFlightWaitMs,
     processingLeaseMs: config.processingLeaseMs,
+    processorTimeoutMs: config.processorTimeoutMs,
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
   const findSandboxCheckout = processor === sandbox ? sandbox.findCheckout : undefined;

@@ -364,7 +364,7 @@ Deno.test("sandbox configuration: methods, installments and payment types it ref
     moto: false,
     offSession: false,
     scaRequested: false,
-    request: {} as PaymentInput["request"],
+    order: { items: [] },
   };
   const paypal: PaymentInput["method"] = { type: "hostedPage", methodId: "payPal" };
   assert.equal(configurationRefusal(base), undefined);

@@ -56,6 +56,8 @@ export interface Config {
   inFlightWaitMs: number;
   /** How long a claim protects an unfinished processor call before a retry may take it over. */
   processingLeaseMs: number;
+  /** How long one processor call may take before it is aborted (shorter than the lease). */
+  processorTimeoutMs: number;
   sandboxPendingDelayMs: number;
   /** A redirect payment without a buyer's choice for this long is canceled (0 disables). */
   redirectAbandonAfterMs: number;
@@ -179,6 +181,7 @@ const VARIABLES = {
   SHUTDOWN_TIMEOUT: { schema: duration(600_000).default(10_000), example: "10s" },
   IN_FLIGHT_WAIT: { schema: duration(60_000).default(5000), example: "5s" },
   PROCESSING_LEASE: { schema: duration(3_600_000).default(60_000), example: "60s" },
+  PROCESSOR_TIMEOUT: { schema: duration(600_000).optional(), example: "20s" },
   SANDBOX_PENDING_DELAY: { schema: duration(7 * 24 * 3_600_000).default(10_000), example: "10s" },
   REDIRECT_ABANDON_AFTER: {
     schema: duration(30 * 24 * 3_600_000).default(1_800_000),
@@ -211,6 +214,14 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const p = parsed as Parsed;
+  if (p.PROCESSOR_TIMEOUT !== undefined && p.PROCESSOR_TIMEOUT >= p.PROCESSING_LEASE) {
+    // A call still running when its claim lapses could overlap the retry that takes it over.
+    throw new ConfigError([
+      `PROCESSOR_TIMEOUT (${p.PROCESSOR_TIMEOUT} ms) must be shorter than PROCESSING_LEASE ` +
+      `(${p.PROCESSING_LEASE} ms), so that no retry takes over a call still running. ` +
+      "Example: PROCESSOR_TIMEOUT=20s with PROCESSING_LEASE=60s",
+    ]);
+  }
   if ((p.WIX_APP_ID === undefined) !== (p.WIX_APP_SECRET === undefined)) {
     throw new ConfigError([
       "WIX_APP_ID and WIX_APP_SECRET must be set together (both are needed to obtain a Submit Event token)",
@@ -242,6 +253,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT,
     inFlightWaitMs: p.IN_FLIGHT_WAIT,
     processingLeaseMs: p.PROCESSING_LEASE,
+    // 20 s, or half a shorter lease: a call always ends before its claim can be taken over.
+    processorTimeoutMs: p.PROCESSOR_TIMEOUT ?? Math.min(20_000, Math.floor(p.PROCESSING_LEASE / 2)),
     sandboxPendingDelayMs: p.SANDBOX_PENDING_DELAY,
     redirectAbandonAfterMs: p.REDIRECT_ABANDON_AFTER,
   };

@@ -86,7 +86,7 @@ export function authorizationOperation(
 
     logFields: (tx) => ({ wixTransactionId: tx.wixTransactionId }),
 
-    call(ctx, request, tx) {
+    call(ctx, request, tx, call) {
       const input = {
         wixTransactionId: tx.wixTransactionId,
         pluginTransactionId: tx.pluginTransactionId ?? "",
@@ -94,7 +94,9 @@ export function authorizationOperation(
         currency: tx.currency,
         merchantCredentials: request.merchantCredentials,
       };
-      return kind === "capture" ? ctx.processor.capture(input) : ctx.processor.void(input);
+      return kind === "capture"
+        ? ctx.processor.capture(input, call)
+        : ctx.processor.void(input, call);
     },
 
     contractProblem: operationOutcomeProblem(isPaymentDeclineCode),

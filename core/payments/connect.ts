@@ -26,7 +26,7 @@ export async function connectAccount(
     ctx,
     "connectAccount",
     { wixMerchantId: request.wixMerchantId },
-    () => ctx.processor.connectAccount(request),
+    (call) => ctx.processor.connectAccount(request, call),
     connectOutcomeProblem,
     async () => {},
   );

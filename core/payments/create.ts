@@ -63,7 +63,8 @@ export const createOperation: Operation<CreateRequest, TransactionRecord, Paymen
 
   logFields: (tx) => ({ wixTransactionId: tx.wixTransactionId }),
 
-  call: (ctx, { request }, tx) => ctx.processor.createPayment(paymentInput(request, tx)),
+  call: (ctx, { request }, tx, call) =>
+    ctx.processor.createPayment(paymentInput(request, tx), call),
 
   contractProblem: paymentOutcomeProblem,
 

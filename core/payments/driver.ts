@@ -21,7 +21,7 @@ import { sleep } from "../common/mod.ts";
 import { DomainError } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import type { Outbox } from "../delivery/mod.ts";
-import type { PaymentProcessor } from "../processor/mod.ts";
+import type { PaymentProcessor, ProcessorCall } from "../processor/mod.ts";
 import { atomicRetry } from "../store/mod.ts";
 import type { AtomicStep } from "../store/mod.ts";
 import type { Claim } from "./records.ts";
@@ -40,6 +40,8 @@ export interface PaymentsContext {
   inFlightWaitMs: number;
   /** How long a claim protects an unfinished processor call before a retry may take over. */
   processingLeaseMs: number;
+  /** How long one processor call may take; it is aborted then (shorter than the lease). */
+  processorTimeoutMs: number;
   /** A redirect payment with no buyer choice for this long is canceled (0: never). */
   redirectAbandonAfterMs: number;
 }
@@ -63,8 +65,8 @@ export interface Operation<R, C, O> {
   claim(ctx: PaymentsContext, request: R, claim: Claim): Promise<AtomicStep<ClaimStep<C> | Busy>>;
   /** Fields that identify the claimed operation in log lines. */
   logFields(claimed: C): Record<string, unknown>;
-  /** Asks the processor. */
-  call(ctx: PaymentsContext, request: R, claimed: C): Promise<O>;
+  /** Asks the processor, passing `call` (its abort signal and deadline) on. */
+  call(ctx: PaymentsContext, request: R, claimed: C, call: ProcessorCall): Promise<O>;
   /** Why `outcome` breaks the processor's contract, if it does. */
   contractProblem(outcome: O): string | undefined;
   /** Releases the claim `token` if the record still holds it. */
@@ -89,7 +91,7 @@ export async function runOperation<R, C, O>(
       ctx,
       operation.name,
       operation.logFields(claimed),
-      () => operation.call(ctx, request, claimed),
+      (call) => operation.call(ctx, request, claimed, call),
       (answer) => operation.contractProblem(answer),
       () => operation.release(ctx, claimed, claim.token),
     );
@@ -125,14 +127,15 @@ async function untilSettled<T>(ctx: PaymentsContext, attempt: () => Promise<T | 
 }
 
 /**
- * Asks the processor (`call`); on a throw, or an answer `problemOf` finds outside the contract,
- * logs it, runs `release` and throws a retryable {@link DomainError}.
+ * Asks the processor (`call`) under the processor deadline; on a throw, a timeout (the call is
+ * aborted through its signal), or an answer `problemOf` finds outside the contract, logs it,
+ * runs `release` and throws a retryable {@link DomainError}.
  */
 export async function askProcessor<O>(
   ctx: PaymentsContext,
   name: string,
   fields: Record<string, unknown>,
-  call: () => Promise<O>,
+  call: (call: ProcessorCall) => Promise<O>,
   problemOf: (outcome: O) => string | undefined,
   release: () => Promise<void>,
 ): Promise<O> {
@@ -148,13 +151,39 @@ export async function askProcessor<O>(
   };
   let outcome: O;
   try {
-    outcome = await call();
+    outcome = await withDeadline(ctx.processorTimeoutMs, ctx.clock.now(), call);
   } catch (error) {
     throw await fail("processor_failed", error);
   }
   const problem = problemOf(outcome);
   if (problem) throw await fail("processor_contract", new Error(problem));
   return outcome;
+}
+
+/** Runs `call` with a signal that aborts it after `timeoutMs`; rejects at that moment too. */
+async function withDeadline<O>(
+  timeoutMs: number,
+  now: number,
+  call: (call: ProcessorCall) => Promise<O>,
+): Promise<O> {
+  const controller = new AbortController();
+  const { promise: timedOut, reject } = Promise.withResolvers<never>();
+  const timer = setTimeout(() => {
+    const error = new DOMException(
+      `no answer within PROCESSOR_TIMEOUT (${timeoutMs} ms)`,
+      "TimeoutError",
+    );
+    controller.abort(error);
+    reject(error);
+  }, timeoutMs);
+  try {
+    return await Promise.race([
+      call({ signal: controller.signal, deadline: now + timeoutMs }),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether a claim no longer protects its holder: released (`at` 0) or past its lease. */

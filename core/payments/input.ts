@@ -119,7 +119,11 @@ export function paymentInput(
     setupCredentialsOnFile: request.setupCredentialsOnFile
       ? { offSession: request.setupCredentialsOnFile.offSession ?? false }
       : undefined,
-    request,
+    order: {
+      id: tx.order?.id,
+      items: tx.order?.items ?? [],
+      returnUrls: tx.returnUrls,
+    },
   };
 }
 

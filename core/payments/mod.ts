@@ -56,6 +56,8 @@ export interface PaymentsOptions {
   inFlightWaitMs: number;
   /** How long a claim protects an unfinished processor call before a retry may take over. */
   processingLeaseMs: number;
+  /** How long one processor call may take; it is aborted then (shorter than the lease). */
+  processorTimeoutMs: number;
   /** A redirect payment with no buyer choice for this long is canceled (0: never). */
   redirectAbandonAfterMs: number;
 }

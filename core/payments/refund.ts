@@ -108,7 +108,7 @@ export const refundOperation: Operation<RefundTransactionRequest, RefundRecord, 
       pluginRefundId: refund.pluginRefundId,
     }),
 
-    async call(ctx, request, refund) {
+    async call(ctx, request, refund, call) {
       const tx = (await ctx.kv.get<TransactionRecord>(kvKeys.transaction(refund.wixTransactionId)))
         .value!;
       return await ctx.processor.refund({
@@ -120,7 +120,7 @@ export const refundOperation: Operation<RefundTransactionRequest, RefundRecord, 
         currency: tx.currency,
         merchantCredentials: request.merchantCredentials,
         reason: request.reason,
-      });
+      }, call);
     },
 
     contractProblem: operationOutcomeProblem(isRefundDeclineCode),

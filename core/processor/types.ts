@@ -17,7 +17,6 @@
 
 import type { PaymentMethodInput } from "../wix/mod.ts";
 import type { PendingReasonCode } from "../wix/mod.ts";
-import type { CreateTransactionRequest } from "../wix/mod.ts";
 
 /** A decline: a Wix reason code plus the PSP's own code and message. */
 export interface Decline {
@@ -63,9 +62,17 @@ export type ConnectOutcome =
   }
   | ({ kind: "declined" } & Decline);
 
+/** The order being paid, as far as a processor may show or report it. */
+export interface OrderInput {
+  id?: string;
+  items: { name: string; quantity: number; price?: number }[];
+  /** Where the buyer goes back to after a redirect page, by outcome. */
+  returnUrls?: { successUrl?: string; errorUrl?: string; cancelUrl?: string; pendingUrl?: string };
+}
+
 /**
- * Create Transaction input: what to charge, with what, and how. The fields below are read from
- * the request by the service; `request` holds the rest (order lines, addresses, buyer).
+ * Create Transaction input: what to charge, with what, and how, read from Wix's request by the
+ * service into the project's own types (a processor never sees the wire format).
  */
 export interface PaymentInput {
   wixTransactionId: string;
@@ -91,7 +98,7 @@ export interface PaymentInput {
    * `credentialsOnFile`. `offSession` says whether those charges will be merchant-initiated.
    */
   setupCredentialsOnFile?: { offSession: boolean };
-  request: CreateTransactionRequest;
+  order: OrderInput;
 }
 
 /** Create Transaction result. */
@@ -134,12 +141,24 @@ export interface CaptureVoidInput {
   merchantCredentials: Record<string, string>;
 }
 
+/**
+ * What comes with every call besides its input: an `AbortSignal` that fires at the call's
+ * deadline (`PROCESSOR_TIMEOUT`, always shorter than `PROCESSING_LEASE`). A processor passes the
+ * signal on (to `fetch`, say) and must not commit anything once it has fired, so a retry that
+ * takes the operation over never overlaps a call still running.
+ */
+export interface ProcessorCall {
+  signal: AbortSignal;
+  /** When the service stops waiting (ms since the epoch). */
+  deadline: number;
+}
+
 /** A payment backend. */
 export interface PaymentProcessor {
   readonly name: string;
-  connectAccount(input: ConnectAccountInput): Promise<ConnectOutcome>;
-  createPayment(input: PaymentInput): Promise<PaymentOutcome>;
-  refund(input: RefundInput): Promise<OperationOutcome>;
-  capture(input: CaptureVoidInput): Promise<OperationOutcome>;
-  void(input: CaptureVoidInput): Promise<OperationOutcome>;
+  connectAccount(input: ConnectAccountInput, call?: ProcessorCall): Promise<ConnectOutcome>;
+  createPayment(input: PaymentInput, call?: ProcessorCall): Promise<PaymentOutcome>;
+  refund(input: RefundInput, call?: ProcessorCall): Promise<OperationOutcome>;
+  capture(input: CaptureVoidInput, call?: ProcessorCall): Promise<OperationOutcome>;
+  void(input: CaptureVoidInput, call?: ProcessorCall): Promise<OperationOutcome>;
 }

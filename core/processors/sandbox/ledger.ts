@@ -106,11 +106,14 @@ export async function once<T>(
   clock: Clock,
   key: Deno.KvKey,
   decideAndWrite: (op: Deno.AtomicOperation) => T,
+  /** Aborted at the call's deadline: then nothing is written. */
+  signal?: AbortSignal,
 ): Promise<T> {
   const existing = await kv.get<{ outcome: T }>(key);
   if (existing.value) return existing.value.outcome;
   const op = kv.atomic().check({ key, versionstamp: null });
   const outcome = decideAndWrite(op);
+  signal?.throwIfAborted();
   op.set(key, { outcome, at: clock.now() });
   const result = await op.commit();
   if (result.ok) return outcome;

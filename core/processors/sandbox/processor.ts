@@ -16,6 +16,7 @@ import type {
   PaymentInput,
   PaymentOutcome,
   PaymentProcessor,
+  ProcessorCall,
 } from "../../processor/mod.ts";
 import { kvKeys } from "../../store/mod.ts";
 import { reason } from "../../wix/mod.ts";
@@ -58,10 +59,10 @@ async function connectSandboxAccount(input: ConnectAccountInput): Promise<Connec
 export function createSandboxProcessor(options: SandboxOptions): SandboxProcessor {
   const { kv } = options;
   const clock = options.clock ?? systemClock;
-  const succeedOnce = (key: Deno.KvKey) =>
-    once<OperationOutcome>(kv, clock, key, () => ({ kind: "succeeded" }));
+  const succeedOnce = (key: Deno.KvKey, call?: ProcessorCall) =>
+    once<OperationOutcome>(kv, clock, key, () => ({ kind: "succeeded" }), call?.signal);
 
-  async function createPayment(input: PaymentInput): Promise<PaymentOutcome> {
+  async function createPayment(input: PaymentInput, call?: ProcessorCall): Promise<PaymentOutcome> {
     // Every call is counted (tests prove no payment was attempted twice): in the decision's
     // own commit when it is the first, on its own when it is a repeat.
     const key = kvKeys.sandboxPayment(input.wixTransactionId);
@@ -70,6 +71,8 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
     if (!existing.value) {
       const op = kv.atomic().check(existing).sum(calls, 1n);
       const outcome = await decidePayment(options, input, op, clock.now());
+      // Past its deadline the call must leave nothing behind: the retry decides afresh.
+      call?.signal.throwIfAborted();
       if ((await op.set(key, { outcome, at: clock.now() }).commit()).ok) return outcome;
     }
     await kv.atomic().sum(calls, 1n).commit();
@@ -80,7 +83,7 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
     name: "sandbox",
     connectAccount: connectSandboxAccount,
     createPayment,
-    refund: (input) =>
+    refund: (input, call) =>
       once<OperationOutcome>(
         kv,
         clock,
@@ -89,11 +92,12 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
           input.amount === SANDBOX_DECLINED_REFUND_AMOUNT
             ? { kind: "declined", ...reason("INSUFFICIENT_FUNDS_FOR_REFUND") }
             : { kind: "succeeded" },
+        call?.signal,
       ),
-    capture: (input: CaptureVoidInput) =>
-      succeedOnce(kvKeys.sandboxOperation("capture", input.wixTransactionId)),
-    void: (input: CaptureVoidInput) =>
-      succeedOnce(kvKeys.sandboxOperation("void", input.wixTransactionId)),
+    capture: (input: CaptureVoidInput, call) =>
+      succeedOnce(kvKeys.sandboxOperation("capture", input.wixTransactionId), call),
+    void: (input: CaptureVoidInput, call) =>
+      succeedOnce(kvKeys.sandboxOperation("void", input.wixTransactionId), call),
     findCheckout: (checkoutId) => findCheckout(kv, checkoutId),
   };
 }
