@@ -20,18 +20,29 @@ import type { WebhookDelivery } from "./core/delivery/mod.ts";
 import { createGates, createRequestHandler, errorResponse } from "./core/http/mod.ts";
 import { createPayments } from "./core/payments/mod.ts";
 import type { PaymentJob, Payments } from "./core/payments/mod.ts";
-import type { PaymentProcessor } from "./core/processor/mod.ts";
-import { createSandboxProcessor } from "./core/processors/sandbox/mod.ts";
-import { describeKvPath, kvSupportsQueues, runDueJobs } from "./core/store/mod.ts";
+import { asPlugin } from "./core/processor/mod.ts";
+import type { PaymentsPort, ProcessorFactory, ProcessorPlugin } from "./core/processor/mod.ts";
+import { createSandboxPlugin } from "./core/processors/sandbox/mod.ts";
+import {
+  describeKvPath,
+  kvKeys,
+  kvSupportsQueues,
+  runDueJobs,
+  scopedKv,
+} from "./core/store/mod.ts";
 import { importWixPublicKeys } from "./core/wix/mod.ts";
 import type { AppDeps } from "./routes/deps.ts";
-import { routes } from "./routes/mod.ts";
+import { pluginRoutes, routes } from "./routes/mod.ts";
 
 /** In-process options beyond the environment. */
 export interface StartOptions {
   logger?: Logger;
-  /** A payment backend to use instead of the built-in sandbox. */
-  processor?: (kv: Deno.Kv) => PaymentProcessor;
+  /**
+   * Your own processor, instead of the built-in one `PROCESSOR` names: a factory that receives
+   * its `ProcessorContext` (its own store, the payments port, clock, logger) and returns a
+   * `PaymentProcessor` or a `ProcessorPlugin` (with routes and a sweep).
+   */
+  processor?: ProcessorFactory;
   /** The time source of payments, delivery, jobs and the sandbox (default: the wall clock). */
   clock?: Clock;
 }
@@ -81,30 +92,53 @@ function warnAboutDisabledParts(config: Config, deliveryEnabled: boolean, logger
 /** The service's parts, wired: processor, delivery, payments and what routes receive. */
 interface Parts {
   kv: Deno.Kv;
-  processorName: string;
+  plugin: ProcessorPlugin;
   delivery: WebhookDelivery;
   payments: Payments;
   deps: AppDeps;
 }
 
-/** Wires the processor, delivery and payments over `kv`. */
+/** The built-in processors, by `PROCESSOR`. */
+const BUILT_IN_PROCESSORS: Record<Config["processor"], (config: Config) => ProcessorFactory> = {
+  sandbox: (config) => (ctx) =>
+    createSandboxPlugin(ctx, { pendingDelayMs: config.sandboxPendingDelayMs }),
+};
+
+/**
+ * The processor plugin, built from its context: its own store, the payments port (bound late:
+ * payments need the processor, the plugin needs the port), the clock, the logger.
+ */
+function makePlugin(
+  factory: ProcessorFactory,
+  ctx: { kv: Deno.Kv; logger: Logger; clock: Clock; baseUrl: () => string },
+  port: () => PaymentsPort,
+): ProcessorPlugin {
+  return asPlugin(factory({
+    store: scopedKv(ctx.kv, kvKeys.processorScope()),
+    payments: {
+      reportOutcome: (...args) => port().reportOutcome(...args),
+      lookup: (id) => port().lookup(id),
+    },
+    clock: ctx.clock,
+    logger: ctx.logger,
+    publicBaseUrl: ctx.baseUrl,
+  }));
+}
+
+/** Wires the processor plugin, delivery and payments over `kv`. */
 function wireParts(
   config: Config,
   options: StartOptions,
   ctx: { kv: Deno.Kv; logger: Logger; clock: Clock; useQueue: boolean; baseUrl: () => string },
 ): Parts {
   const { kv, logger, clock, useQueue } = ctx;
-  const sandbox = createSandboxProcessor({
-    kv,
-    publicBaseUrl: ctx.baseUrl,
-    pendingDelayMs: config.sandboxPendingDelayMs,
-    clock,
-  });
-  const processor = options.processor?.(kv) ?? sandbox;
+  const bound: { payments?: Payments } = {};
+  const factory = options.processor ?? BUILT_IN_PROCESSORS[config.processor](config);
+  const plugin = makePlugin(factory, ctx, () => bound.payments!.port);
   const delivery = createWebhookDelivery({ kv, config, logger, clock, useQueue });
   const payments = createPayments({
     kv,
-    processor,
+    processor: plugin.processor,
     // Owed webhooks go out from this process as soon as their state change commits.
     outbox: createOutbox(delivery.outboxListener, config.webhookRetrySchedule),
     logger,
@@ -114,9 +148,9 @@ function wireParts(
     processorTimeoutMs: config.processorTimeoutMs,
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
-  const findSandboxCheckout = processor === sandbox ? sandbox.findCheckout : undefined;
-  const deps: AppDeps = { config, kv, logger, payments, delivery, findSandboxCheckout };
-  return { kv, processorName: processor.name, delivery, payments, deps };
+  bound.payments = payments;
+  const deps: AppDeps = { config, kv, logger, payments, delivery };
+  return { kv, plugin, delivery, payments, deps };
 }
 
 /** One sweeper pass at a time: due webhooks, then due jobs. */
@@ -126,6 +160,7 @@ function createSweeper(parts: Parts, clock: Clock, logger: Logger) {
     running ??= (async () => {
       try {
         await parts.delivery.sweep();
+        await parts.plugin.sweep?.(clock.now());
         await runDueJobs<PaymentJob>(
           parts.kv,
           clock.now(),
@@ -176,7 +211,12 @@ export async function startService(
   // Shutting down cuts off bodies still arriving (503, Wix retries) instead of waiting on them.
   const stopping = new AbortController();
   const gates = createGates({ ...config, wixKeys, stopping: stopping.signal });
-  const server = serve(config, createRequestHandler(routes, parts.deps, gates, logger), logger, kv);
+  const server = serve(
+    config,
+    createRequestHandler([...routes, ...pluginRoutes(parts.plugin)], parts.deps, gates, logger),
+    logger,
+    kv,
+  );
   const port = server.addr.port;
   publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${port}`;
   const stopTimers = startDrivers(config, parts.delivery, sweeper.sweep);
@@ -186,7 +226,7 @@ export async function startService(
     publicBaseUrl,
     kvPath: config.kvPath,
     kv: describeKvPath(config.kvPath),
-    processor: parts.processorName,
+    processor: parts.plugin.processor.name,
     webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
   });
   const shutdown = once(async () => {

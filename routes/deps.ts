@@ -7,7 +7,6 @@ import type { Config } from "../core/config/mod.ts";
 import type { WebhookDelivery } from "../core/delivery/mod.ts";
 import type { Logger } from "../core/common/mod.ts";
 import type { Payments } from "../core/payments/mod.ts";
-import type { SandboxCheckout } from "../core/processors/sandbox/mod.ts";
 
 /** Everything routes need. */
 export interface AppDeps {
@@ -16,6 +15,4 @@ export interface AppDeps {
   logger: Logger;
   payments: Payments;
   delivery: WebhookDelivery;
-  /** The sandbox's checkout lookup, present when the sandbox processor is in use. */
-  findSandboxCheckout?: (checkoutId: string) => Promise<SandboxCheckout | null>;
 }

@@ -1,7 +1,8 @@
-/** The route table: one module per route, in dispatch order. */
+/** The route table: one module per route, in dispatch order, and the processor plugin's. */
 
 import type { AppDeps } from "./deps.ts";
 import type { Route } from "../core/http/mod.ts";
+import type { ProcessorPlugin } from "../core/processor/mod.ts";
 import { captureTransactionRoute } from "./capture_transaction.ts";
 import { connectAccountRoute } from "./connect_account.ts";
 import { createTransactionRoute } from "./create_transaction.ts";
@@ -12,7 +13,6 @@ import { pspRedeliverWebhookRoute } from "./psp_redeliver_webhook.ts";
 import { pspRefundsRoute } from "./psp_refunds.ts";
 import { pspTransactionRoute } from "./psp_transaction.ts";
 import { refundTransactionRoute } from "./refund_transaction.ts";
-import { sandboxCheckoutChoiceRoute, sandboxCheckoutPageRoute } from "./sandbox_checkout.ts";
 import { voidTransactionRoute } from "./void_transaction.ts";
 
 /** Every route the server answers. */
@@ -29,6 +29,22 @@ export const routes: Route<AppDeps>[] = [
   pspTransactionRoute,
   pspDeadWebhooksRoute,
   pspRedeliverWebhookRoute,
-  sandboxCheckoutPageRoute,
-  sandboxCheckoutChoiceRoute,
 ];
+
+/** A processor plugin's routes (public: they answer buyers and backends), served beside ours. */
+export function pluginRoutes(plugin: ProcessorPlugin): Route<AppDeps>[] {
+  return (plugin.routes ?? []).map((route) => ({
+    name: route.name,
+    method: route.method,
+    path: route.path,
+    gate: "public",
+    handle: (ctx) =>
+      route.handle({
+        request: ctx.request,
+        url: ctx.url,
+        params: ctx.params,
+        body: ctx.body,
+        annotate: ctx.annotate,
+      }),
+  }));
+}

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { sandboxKey } from "./helpers.ts";
+import { sandboxKeys } from "../core/processors/sandbox/mod.ts";
 import { join } from "node:path";
 import { kvKeys } from "../core/store/mod.ts";
 import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
@@ -132,12 +134,12 @@ Deno.test("crash safety: SIGKILL under load, restart on the same KV file: every 
     for (const body of bodies) {
       const id = body.wixTransactionId as string;
       const calls = Number(
-        (await kv.get<Deno.KvU64>(kvKeys.sandboxPaymentCalls(id))).value?.value ?? 0n,
+        (await kv.get<Deno.KvU64>(sandboxKey(sandboxKeys.paymentCalls(id)))).value?.value ?? 0n,
       );
       // The processor is asked again only if it was asked when the process died; its own
       // idempotency key then returns the first result, so there is exactly one charge.
       assert.ok(calls >= 1 && calls <= 2, `${id}: ${calls} processor calls`);
-      assert.ok((await kv.get(kvKeys.sandboxPayment(id))).value, `${id} charged`);
+      assert.ok((await kv.get(sandboxKey(sandboxKeys.payment(id)))).value, `${id} charged`);
       if (beforeCrashIds.has(id)) {
         assert.equal(calls, 1, `${id} was answered before the crash: asked once`);
       }

@@ -9,6 +9,7 @@ import type { Config } from "../core/config/mod.ts";
 import { generateRs256KeyPair } from "../core/wix/mod.ts";
 import type { PemKeyPair } from "../core/wix/mod.ts";
 import { createMemoryLogger } from "../core/common/mod.ts";
+import { kvKeys } from "../core/store/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import type { SignOptions } from "../cli/wix_signer.ts";
 import type { TransactionStatus } from "../core/payments/mod.ts";
@@ -331,4 +332,9 @@ export async function kvDump(kv: Deno.Kv): Promise<string> {
       (_k, v) => typeof v === "bigint" ? String(v) : v,
     )
   ).join("\n");
+}
+
+/** The full database key of a key in the processor plugin's own store (the sandbox's ledger). */
+export function sandboxKey(key: Deno.KvKey): Deno.KvKey {
+  return [...kvKeys.processorScope(), ...key];
 }

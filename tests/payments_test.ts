@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { sandboxKey } from "./helpers.ts";
+import { sandboxKeys } from "../core/processors/sandbox/mod.ts";
 import { join } from "node:path";
 import { kvKeys } from "../core/store/mod.ts";
-import type { PaymentProcessor } from "../core/processor/mod.ts";
+import type { PaymentProcessor, ProcessorContext } from "../core/processor/mod.ts";
 import { ReasonCode } from "../core/wix/mod.ts";
 import {
   createSandboxProcessor,
@@ -33,7 +35,9 @@ async function withService(
 }
 
 async function processorCalls(t: TestService, wixTransactionId: string): Promise<number> {
-  const entry = await t.service.kv.get<Deno.KvU64>(kvKeys.sandboxPaymentCalls(wixTransactionId));
+  const entry = await t.service.kv.get<Deno.KvU64>(
+    sandboxKey(sandboxKeys.paymentCalls(wixTransactionId)),
+  );
   return entry.value ? Number(entry.value.value) : 0;
 }
 
@@ -115,8 +119,10 @@ Deno.test("sandbox: pending cards answer 5005 and stay pending until their final
       const tx = await stored(t, id);
       assert.equal(tx.status, "pending");
       assert.equal(tx.reason?.reasonCode, 5005);
-      // The final outcome is scheduled durably in KV.
-      const jobs = await Array.fromAsync(t.service.kv.list({ prefix: kvKeys.jobPrefix() }));
+      // The final outcome is scheduled durably in KV, in the sandbox's own store.
+      const jobs = await Array.fromAsync(
+        t.service.kv.list({ prefix: sandboxKey(sandboxKeys.duePrefix()) }),
+      );
       assert.ok(
         jobs.some((job) => (job.value as { wixTransactionId: string }).wixTransactionId === id),
       );
@@ -327,9 +333,9 @@ Deno.test("idempotency: a repeated Create Transaction never charges again and an
 
 /** The sandbox, slowed down so that concurrent requests really overlap the processor call. */
 function slowSandbox(delayMs: number) {
-  return (kv: Deno.Kv): PaymentProcessor => {
+  return (ctx: ProcessorContext): PaymentProcessor => {
     const sandbox = createSandboxProcessor({
-      kv,
+      store: ctx.store,
       publicBaseUrl: () => "http://localhost",
       pendingDelayMs: 3_600_000,
     });
@@ -460,7 +466,10 @@ Deno.test("idempotency: a claim left by a crash is taken over after the lease; t
       "the processor returned its first result for the same key",
     );
     assert.equal(await processorCalls(t, id), 2);
-    assert.equal((await t.service.kv.get(kvKeys.sandboxPayment(id))).versionstamp !== null, true);
+    assert.equal(
+      (await t.service.kv.get(sandboxKey(sandboxKeys.payment(id)))).versionstamp !== null,
+      true,
+    );
   }, { PROCESSING_LEASE: "1s" });
 });
 
@@ -471,9 +480,9 @@ Deno.test("idempotency: a processor failure answers 503 and a retry completes th
     return call();
   };
   const t = await startTestService({}, {
-    processor: (kv) => {
+    processor: (ctx) => {
       const sandbox = createSandboxProcessor({
-        kv,
+        store: ctx.store,
         publicBaseUrl: () => "http://localhost",
         pendingDelayMs: 60_000,
       });

@@ -5,11 +5,13 @@
  */
 
 import assert from "node:assert/strict";
+import { sandboxKey } from "./helpers.ts";
+import { sandboxKeys } from "../core/processors/sandbox/mod.ts";
 import { loadConfig } from "../core/config/mod.ts";
 import { createPaymentInput } from "./processor_fixtures.ts";
 import type { PaymentProcessor, ProcessorCall } from "../core/processor/mod.ts";
 import { createSandboxProcessor } from "../core/processors/sandbox/mod.ts";
-import { kvKeys } from "../core/store/mod.ts";
+import { kvKeys, scopedKv } from "../core/store/mod.ts";
 import { cardPayment, startTestService } from "./helpers.ts";
 
 const CREATE = "/v1/create-transaction";
@@ -101,7 +103,7 @@ Deno.test("processor timeout: the sandbox writes nothing for a call aborted befo
   const kv = await Deno.openKv(":memory:");
   try {
     const sandbox = createSandboxProcessor({
-      kv,
+      store: scopedKv(kv, kvKeys.processorScope()),
       publicBaseUrl: () => "http://localhost",
       pendingDelayMs: 1000,
     });
@@ -113,7 +115,7 @@ Deno.test("processor timeout: the sandbox writes nothing for a call aborted befo
       (error: Error) => error.name === "TimeoutError",
     );
     assert.equal(
-      (await kv.get(kvKeys.sandboxPayment("tx-aborted"))).value,
+      (await kv.get(sandboxKey(sandboxKeys.payment("tx-aborted")))).value,
       null,
       "nothing half-done",
     );
@@ -133,7 +135,7 @@ Deno.test("processor timeout: the sandbox writes nothing for a call aborted befo
       currency: "USD",
       merchantCredentials: {},
     }, { signal: refund.signal, deadline: Date.now() }));
-    assert.equal((await kv.get(kvKeys.sandboxRefund("rf-1"))).value, null);
+    assert.equal((await kv.get(sandboxKey(sandboxKeys.refund("rf-1")))).value, null);
   } finally {
     kv.close();
   }

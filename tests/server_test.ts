@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { sandboxKey } from "./helpers.ts";
+import { sandboxKeys } from "../core/processors/sandbox/mod.ts";
 import { join } from "node:path";
 import { JSON_CONTENT_TYPE } from "../core/http/mod.ts";
 import { importRs256PrivateKey } from "../core/wix/mod.ts";
@@ -140,7 +142,9 @@ Deno.test("server: refused requests answer with the reason and store nothing", a
       null,
     );
     assert.equal(
-      await t.service.kv.get(kvKeys.sandboxPaymentCalls(payment.wixTransactionId as string)).then((
+      await t.service.kv.get(
+        sandboxKey(sandboxKeys.paymentCalls(payment.wixTransactionId as string)),
+      ).then((
         e,
       ) => e.value),
       null,

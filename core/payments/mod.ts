@@ -11,7 +11,7 @@
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import type { Outbox } from "../delivery/mod.ts";
-import type { PaymentProcessor } from "../processor/mod.ts";
+import type { PaymentProcessor, PaymentsPort } from "../processor/mod.ts";
 import type {
   CaptureTransactionRequest,
   ConnectAccountRequest,
@@ -23,6 +23,7 @@ import { authorizationOperation } from "./authorization.ts";
 import { connectAccount } from "./connect.ts";
 import { createOperation, createRequestOf } from "./create.ts";
 import { runOperation } from "./driver.ts";
+import { paymentsPort } from "./port.ts";
 import type { PaymentsContext, SpiBody } from "./driver.ts";
 import { runPaymentJob } from "./jobs.ts";
 import { recordPaymentOutcome } from "./outcome.ts";
@@ -90,6 +91,8 @@ export interface Payments {
   ): Promise<PspRefundResult>;
   /** Runs one due payment job (for the sweeper). */
   runJob(job: PaymentJob): Promise<JobResult>;
+  /** What a processor plugin may do with payments: report later outcomes, look one up. */
+  readonly port: PaymentsPort;
 }
 
 const captureOperation = authorizationOperation("capture");
@@ -117,5 +120,6 @@ export function createPayments(options: PaymentsOptions): Payments {
     recordPspRefund: (wixTransactionId, amount, pluginRefundId) =>
       recordPspRefund(ctx, wixTransactionId, amount, pluginRefundId),
     runJob: (job) => runPaymentJob(ctx, job),
+    port: paymentsPort(ctx),
   };
 }

@@ -7,4 +7,5 @@
  */
 
 export * from "./contract.ts";
+export * from "./plugin.ts";
 export * from "./types.ts";

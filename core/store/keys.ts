@@ -53,24 +53,6 @@ export const kvKeys = {
   job: (dueAt: number, id: string): Deno.KvKey => ["job", dueAt, id],
   jobPrefix: (): Deno.KvKey => ["job"],
 
-  /** Sandbox processor state. */
-  sandboxPayment: (
-    wixTransactionId: string,
-  ): Deno.KvKey => ["sandbox", "payment", wixTransactionId],
-  /** How many times the processor was asked to pay a transaction (`Deno.KvU64`). */
-  sandboxPaymentCalls: (
-    wixTransactionId: string,
-  ): Deno.KvKey => ["sandbox", "payment_calls", wixTransactionId],
-  sandboxRefund: (pluginRefundId: string): Deno.KvKey => ["sandbox", "refund", pluginRefundId],
-  sandboxOperation: (kind: "capture" | "void", wixTransactionId: string): Deno.KvKey => [
-    "sandbox",
-    kind,
-    wixTransactionId,
-  ],
-  sandboxCheckout: (checkoutId: string): Deno.KvKey => ["sandbox", "checkout", checkoutId],
-  /** A credential the sandbox stored for recurring charges, by its kind and reference. */
-  sandboxStoredCredential: (
-    kind: "token" | "networkTransactionId",
-    reference: string,
-  ): Deno.KvKey => ["sandbox", "stored_credential", kind, reference],
+  /** The processor plugin's own store: everything it keeps is under this prefix. */
+  processorScope: (): Deno.KvKey => ["processor"],
 } as const;

@@ -8,3 +8,4 @@
 export * from "./jobs.ts";
 export * from "./keys.ts";
 export * from "./kv.ts";
+export * from "./scoped.ts";

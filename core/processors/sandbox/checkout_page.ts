@@ -6,10 +6,9 @@
  */
 
 import { formatAmount } from "../../wix/mod.ts";
-import type { AppliedOutcome } from "../../payments/mod.ts";
 import { reason } from "../../wix/mod.ts";
 import type { SandboxCheckout } from "./ledger.ts";
-import type { TransactionRecord } from "../../payments/mod.ts";
+import type { LaterOutcome, PaymentView } from "../../processor/mod.ts";
 
 /** The buyer's three choices. */
 export const CHECKOUT_CHOICES = ["approve", "fail", "cancel"] as const;
@@ -20,7 +19,7 @@ export type CheckoutChoice = (typeof CHECKOUT_CHOICES)[number];
  * wallet's card, the stored credential), a decline (3004 for failed 3-D Secure, 3000 on a
  * hosted page), or a cancellation (3030).
  */
-export function checkoutOutcome(checkout: SandboxCheckout, choice: CheckoutChoice): AppliedOutcome {
+export function checkoutOutcome(checkout: SandboxCheckout, choice: CheckoutChoice): LaterOutcome {
   switch (choice) {
     case "approve":
       return { kind: "approved", ...checkout.approval };
@@ -50,7 +49,7 @@ function choiceLabels(checkout: SandboxCheckout): Record<CheckoutChoice, string>
 }
 
 /** Where the buyer goes for the transaction's state: the order's matching return URL, if safe. */
-export function returnUrlFor(tx: TransactionRecord): string | undefined {
+export function returnUrlFor(tx: PaymentView): string | undefined {
   const urls = tx.returnUrls ?? {};
   const url = tx.status === "pending"
     ? urls.pendingUrl
@@ -92,10 +91,10 @@ button:focus-visible,a:focus-visible{outline:3px solid #ffb800;outline-offset:2p
 export interface CheckoutPageView {
   merchantName: string;
   checkout: SandboxCheckout;
-  tx: TransactionRecord;
+  tx: PaymentView;
 }
 
-const STATUS_TEXT: Partial<Record<TransactionRecord["status"], string>> = {
+const STATUS_TEXT: Record<string, string> = {
   approved: "Payment approved.",
   authorized: "Payment authorized.",
   captured: "Payment approved.",
@@ -108,7 +107,7 @@ const STATUS_TEXT: Partial<Record<TransactionRecord["status"], string>> = {
 /** The checkout page: the order, and the three choices while the buyer has not chosen. */
 export function renderCheckoutPage({ merchantName, checkout, tx }: CheckoutPageView): string {
   const money = (minor: number) => escapeHtml(formatAmount(minor, tx.currency));
-  const rows = (tx.order?.items ?? []).map((item) =>
+  const rows = tx.order.items.map((item) =>
     `<tr><td>${escapeHtml(item.name)}</td><td class="num">${item.quantity}</td><td class="num">${
       item.price === undefined ? "" : money(item.price)
     }</td></tr>`
@@ -125,7 +124,7 @@ export function renderCheckoutPage({ merchantName, checkout, tx }: CheckoutPageV
 </form>`;
   } else {
     const text = STATUS_TEXT[tx.status] ?? `Payment ${tx.status}.`;
-    const code = tx.reason ? ` (reason code ${tx.reason.reasonCode})` : "";
+    const code = tx.reasonCode ? ` (reason code ${tx.reasonCode})` : "";
     const back = returnUrlFor(tx);
     action = `<p class="status" role="status">${escapeHtml(text + code)}</p>${
       back ? `<p><a href="${escapeHtml(back)}">Return to the shop</a></p>` : ""
@@ -147,9 +146,9 @@ export function renderCheckoutPage({ merchantName, checkout, tx }: CheckoutPageV
 <h1>Pay ${escapeHtml(merchantName)}</h1>
 <p class="method">Paying with <strong>${escapeHtml(checkout.method)}</strong>${
     checkout.kind === "threeDSecure" ? " (3-D Secure authentication)" : ""
-  }${tx.installments && tx.installments > 1 ? ` in ${tx.installments} installments` : ""}</p>
+  }${tx.installments > 1 ? ` in ${tx.installments} installments` : ""}</p>
 <table>
-<caption>Order ${escapeHtml(tx.order?.id ?? tx.wixTransactionId)}</caption>
+<caption>Order ${escapeHtml(tx.order.id ?? tx.wixTransactionId)}</caption>
 <thead><tr><th scope="col">Item</th><th scope="col" class="num">Qty</th><th scope="col" class="num">Price</th></tr></thead>
 <tbody>${rows}</tbody>
 <tfoot><tr class="total"><td colspan="2">Total</td><td class="num">${

@@ -6,11 +6,11 @@
  * @module
  */
 
-import type { PaymentJob } from "../../payments/mod.ts";
 import { cardDetailsOfPan } from "../../processor/mod.ts";
 import type { CardDetails, Decline, PaymentInput, PaymentOutcome } from "../../processor/mod.ts";
-import { newJobId, scheduleJob } from "../../store/mod.ts";
-import { kvKeys } from "../../store/mod.ts";
+import type { ScopedAtomic, ScopedKv } from "../../store/mod.ts";
+import type { LaterOutcome } from "../../processor/mod.ts";
+import { sandboxKeys } from "./keys.ts";
 import {
   isPaymentDeclineCode,
   isPendingCode,
@@ -31,7 +31,7 @@ import {
 
 /** What a decision needs beyond its input. */
 export interface DecisionContext {
-  kv: Deno.Kv;
+  store: ScopedKv;
   /** This server's public URL, for the checkout page it redirects buyers to. */
   publicBaseUrl: () => string;
   /** Delay before a pending card reaches its final outcome. */
@@ -42,12 +42,16 @@ export interface DecisionContext {
 interface Decision {
   ctx: DecisionContext;
   input: PaymentInput;
-  op: Deno.AtomicOperation;
+  op: ScopedAtomic;
   now: number;
   pluginTransactionId: string;
 }
 
-type ScheduledOutcome = Extract<PaymentJob, { kind: "payment_outcome" }>["outcome"];
+/** A later outcome the sandbox reports when it falls due (see `plugin.ts`). */
+export interface ScheduledOutcome {
+  wixTransactionId: string;
+  outcome: LaterOutcome;
+}
 
 const declined = (d: Decision, refusal: Decline): PaymentOutcome => ({
   kind: "declined",
@@ -71,20 +75,15 @@ function redirect(
     method: shown,
     approval,
   };
-  d.op.set(kvKeys.sandboxCheckout(checkoutId), checkout);
+  d.op.set(sandboxKeys.checkout(checkoutId), checkout);
   const redirectUrl = `${d.ctx.publicBaseUrl()}/sandbox/checkout/${checkoutId}`;
   return { kind: "redirect", pluginTransactionId: d.pluginTransactionId, redirectUrl };
 }
 
 /** Answers pending (5005) and schedules `outcome` after the pending delay. */
-function pendingThen(d: Decision, outcome: ScheduledOutcome): PaymentOutcome {
-  const job: PaymentJob = {
-    kind: "payment_outcome",
-    id: newJobId(),
-    wixTransactionId: d.input.wixTransactionId,
-    outcome,
-  };
-  scheduleJob(d.op, job, d.now + d.ctx.pendingDelayMs);
+function pendingThen(d: Decision, outcome: LaterOutcome): PaymentOutcome {
+  const scheduled: ScheduledOutcome = { wixTransactionId: d.input.wixTransactionId, outcome };
+  d.op.set(sandboxKeys.due(d.now + d.ctx.pendingDelayMs, crypto.randomUUID()), scheduled);
   return {
     kind: "pending",
     pluginTransactionId: d.pluginTransactionId,
@@ -96,7 +95,7 @@ function pendingThen(d: Decision, outcome: ScheduledOutcome): PaymentOutcome {
 export async function decidePayment(
   ctx: DecisionContext,
   input: PaymentInput,
-  op: Deno.AtomicOperation,
+  op: ScopedAtomic,
   now: number,
 ): Promise<PaymentOutcome> {
   const d: Decision = { ctx, input, op, now, pluginTransactionId: `sbx_${crypto.randomUUID()}` };
@@ -108,7 +107,12 @@ export async function decidePayment(
     return redirect(d, "hostedPage", `${methodName(method.methodId)}${bank}`);
   }
   if (method.type === "storedToken") {
-    const stored = await findStoredCredential(ctx.kv, "token", method.token, input.wixMerchantId);
+    const stored = await findStoredCredential(
+      ctx.store,
+      "token",
+      method.token,
+      input.wixMerchantId,
+    );
     if (!stored) return declined(d, unknownCredential("payment method token"));
     if (isExpired(stored.expirationYear, stored.expirationMonth, new Date(now))) {
       return declined(d, reason("EXPIRED_PAYMENT_SOURCE", "the stored card has expired"));
@@ -147,7 +151,7 @@ async function decideCard(d: Decision): Promise<PaymentOutcome> {
   const details = cardDetailsOfPan(card.pan);
   if (method.type === "card" && method.networkTransactionId !== undefined) {
     const stored = await findStoredCredential(
-      d.ctx.kv,
+      d.ctx.store,
       "networkTransactionId",
       method.networkTransactionId,
       input.wixMerchantId,

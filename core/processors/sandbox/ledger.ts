@@ -7,7 +7,8 @@
 
 import type { Clock } from "../../common/mod.ts";
 import type { CardDetails, CredentialsOnFile, PaymentInput } from "../../processor/mod.ts";
-import { kvKeys } from "../../store/mod.ts";
+import type { ScopedAtomic, ScopedKv } from "../../store/mod.ts";
+import { sandboxKeys } from "./keys.ts";
 import { SANDBOX_SETTINGS } from "./rules.ts";
 import type { StoredCredentialKind } from "./rules.ts";
 
@@ -53,14 +54,14 @@ function newNetworkTransactionId(): string {
 
 /** The stored credential `reference`, if it exists and belongs to `wixMerchantId`. */
 export async function findStoredCredential(
-  kv: Deno.Kv,
+  kv: ScopedKv,
   kind: StoredCredentialKind,
   reference: string,
   wixMerchantId: string | undefined,
 ): Promise<SandboxStoredCredential | undefined> {
   if (reference.length > 200) return undefined;
   const stored = (await kv.get<SandboxStoredCredential>(
-    kvKeys.sandboxStoredCredential(kind, reference),
+    sandboxKeys.storedCredential(kind, reference),
   )).value;
   // Another merchant's credential is answered exactly like an unknown one.
   return stored && stored.wixMerchantId === wixMerchantId ? stored : undefined;
@@ -71,7 +72,7 @@ export async function findStoredCredential(
  * returns the `credentialsOnFile` that an approval reports (spec §6.2 item 6).
  */
 export function storeCredential(
-  op: Deno.AtomicOperation,
+  op: ScopedAtomic,
   input: PaymentInput,
   card: { year: number; month: number },
   details: CardDetails,
@@ -88,7 +89,7 @@ export function storeCredential(
   };
   if (input.merchantCredentials[SANDBOX_SETTINGS.storedCredentials] === "networkTransactionId") {
     const networkTransactionId = newNetworkTransactionId();
-    op.set(kvKeys.sandboxStoredCredential("networkTransactionId", networkTransactionId), stored);
+    op.set(sandboxKeys.storedCredential("networkTransactionId", networkTransactionId), stored);
     return {
       cardReference: threeDSecure
         ? { networkTransactionId, dsTransactionId: crypto.randomUUID() }
@@ -96,16 +97,16 @@ export function storeCredential(
     };
   }
   const token = `sbx_tok_${randomId(18)}`;
-  op.set(kvKeys.sandboxStoredCredential("token", token), stored);
+  op.set(sandboxKeys.storedCredential("token", token), stored);
   return { paymentMethodReference: { token } };
 }
 
 /** Runs an operation once per ledger key; a repeat returns the first result. */
 export async function once<T>(
-  kv: Deno.Kv,
+  kv: ScopedKv,
   clock: Clock,
   key: Deno.KvKey,
-  decideAndWrite: (op: Deno.AtomicOperation) => T,
+  decideAndWrite: (op: ScopedAtomic) => T,
   /** Aborted at the call's deadline: then nothing is written. */
   signal?: AbortSignal,
 ): Promise<T> {
@@ -122,11 +123,11 @@ export async function once<T>(
 
 /** A checkout session by id, or `null` (malformed ids are never looked up). */
 export async function findCheckout(
-  kv: Deno.Kv,
+  kv: ScopedKv,
   checkoutId: string,
 ): Promise<SandboxCheckout | null> {
   if (!/^[A-Za-z0-9_-]{32}$/.test(checkoutId)) return null;
-  const checkout = (await kv.get<Partial<SandboxCheckout>>(kvKeys.sandboxCheckout(checkoutId)))
+  const checkout = (await kv.get<Partial<SandboxCheckout>>(sandboxKeys.checkout(checkoutId)))
     .value;
   if (!checkout) return null;
   // Checkouts written before methods were shown were all 3-D Secure card checkouts.

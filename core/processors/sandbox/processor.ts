@@ -18,7 +18,8 @@ import type {
   PaymentProcessor,
   ProcessorCall,
 } from "../../processor/mod.ts";
-import { kvKeys } from "../../store/mod.ts";
+import type { ScopedKv } from "../../store/mod.ts";
+import { sandboxKeys } from "./keys.ts";
 import { reason } from "../../wix/mod.ts";
 import { decidePayment } from "./decide.ts";
 import { findCheckout, once } from "./ledger.ts";
@@ -27,7 +28,8 @@ import { SANDBOX_DECLINED_REFUND_AMOUNT, settingsProblem } from "./rules.ts";
 
 /** What the sandbox needs. */
 export interface SandboxOptions {
-  kv: Deno.Kv;
+  /** The sandbox's own part of the database (the processor plugin's store). */
+  store: ScopedKv;
   /** This server's public URL, for the checkout page it redirects buyers to. */
   publicBaseUrl: () => string;
   /** Delay before a pending card reaches its final outcome. */
@@ -57,7 +59,7 @@ async function connectSandboxAccount(input: ConnectAccountInput): Promise<Connec
 
 /** Creates the sandbox processor. */
 export function createSandboxProcessor(options: SandboxOptions): SandboxProcessor {
-  const { kv } = options;
+  const kv = options.store;
   const clock = options.clock ?? systemClock;
   const succeedOnce = (key: Deno.KvKey, call?: ProcessorCall) =>
     once<OperationOutcome>(kv, clock, key, () => ({ kind: "succeeded" }), call?.signal);
@@ -65,8 +67,8 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
   async function createPayment(input: PaymentInput, call?: ProcessorCall): Promise<PaymentOutcome> {
     // Every call is counted (tests prove no payment was attempted twice): in the decision's
     // own commit when it is the first, on its own when it is a repeat.
-    const key = kvKeys.sandboxPayment(input.wixTransactionId);
-    const calls = kvKeys.sandboxPaymentCalls(input.wixTransactionId);
+    const key = sandboxKeys.payment(input.wixTransactionId);
+    const calls = sandboxKeys.paymentCalls(input.wixTransactionId);
     const existing = await kv.get<{ outcome: PaymentOutcome }>(key);
     if (!existing.value) {
       const op = kv.atomic().check(existing).sum(calls, 1n);
@@ -87,7 +89,7 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
       once<OperationOutcome>(
         kv,
         clock,
-        kvKeys.sandboxRefund(input.pluginRefundId),
+        sandboxKeys.refund(input.pluginRefundId),
         () =>
           input.amount === SANDBOX_DECLINED_REFUND_AMOUNT
             ? { kind: "declined", ...reason("INSUFFICIENT_FUNDS_FOR_REFUND") }
@@ -95,9 +97,9 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
         call?.signal,
       ),
     capture: (input: CaptureVoidInput, call) =>
-      succeedOnce(kvKeys.sandboxOperation("capture", input.wixTransactionId), call),
+      succeedOnce(sandboxKeys.operation("capture", input.wixTransactionId), call),
     void: (input: CaptureVoidInput, call) =>
-      succeedOnce(kvKeys.sandboxOperation("void", input.wixTransactionId), call),
+      succeedOnce(sandboxKeys.operation("void", input.wixTransactionId), call),
     findCheckout: (checkoutId) => findCheckout(kv, checkoutId),
   };
 }
