@@ -1,0 +1,39 @@
+/**
+ * The service's public module: what a PSP imports to run this server with its own processor,
+ * from a file of its own, without editing this repository (see examples/custom-processor/).
+ * @module
+ */
+
+export { startService } from "./main.ts";
+export type { RunningService, StartOptions } from "./main.ts";
+export { ConfigError, loadConfig } from "./core/config/mod.ts";
+export type { Config } from "./core/config/mod.ts";
+export { manualClock, systemClock } from "./core/common/mod.ts";
+export type { Clock, Logger } from "./core/common/mod.ts";
+export type {
+  CaptureVoidInput,
+  CardDetails,
+  ConnectAccountInput,
+  ConnectOutcome,
+  CredentialsOnFile,
+  Decline,
+  LaterOutcome,
+  OperationOutcome,
+  OrderInput,
+  PaymentInput,
+  PaymentOutcome,
+  PaymentProcessor,
+  PaymentsPort,
+  PaymentView,
+  PluginRequest,
+  PluginRoute,
+  ProcessorCall,
+  ProcessorContext,
+  ProcessorFactory,
+  ProcessorPlugin,
+  RefundInput,
+  ReportResult,
+} from "./core/processor/mod.ts";
+export type { ScopedAtomic, ScopedKv } from "./core/store/mod.ts";
+export { reason, ReasonCode } from "./core/wix/mod.ts";
+export type { PaymentMethodInput } from "./core/wix/mod.ts";
