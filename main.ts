@@ -22,6 +22,7 @@ import { createPayments } from "./core/payments/mod.ts";
 import type { PaymentJob, Payments } from "./core/payments/mod.ts";
 import { asPlugin } from "./core/processor/mod.ts";
 import type { PaymentsPort, ProcessorFactory, ProcessorPlugin } from "./core/processor/mod.ts";
+import { createHttpProcessor } from "./core/processors/http/mod.ts";
 import { createSandboxPlugin } from "./core/processors/sandbox/mod.ts";
 import {
   describeKvPath,
@@ -102,6 +103,9 @@ interface Parts {
 const BUILT_IN_PROCESSORS: Record<Config["processor"], (config: Config) => ProcessorFactory> = {
   sandbox: (config) => (ctx) =>
     createSandboxPlugin(ctx, { pendingDelayMs: config.sandboxPendingDelayMs }),
+  // loadConfig has checked that PROCESSOR=http comes with its URL and secret.
+  http: (config) => (ctx) =>
+    createHttpProcessor({ ...config.processorHttp!, clock: ctx.clock, logger: ctx.logger }),
 };
 
 /**

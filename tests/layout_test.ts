@@ -17,6 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   "core/delivery": ["core/common", "core/store"],
   "core/payments": ["core/common", "core/wix", "core/processor", "core/store", "core/delivery"],
   "core/processors/sandbox": ["core/common", "core/wix", "core/processor", "core/store"],
+  "core/processors/http": ["core/common", "core/wix", "core/processor"],
   "core/psp_api": ["core/common", "core/wix", "core/payments", "core/delivery"],
   "core/http": ["core/common", "core/wix"],
   "core/config": ["core/common", "core/store", "core/wix"],

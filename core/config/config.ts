@@ -42,7 +42,9 @@ export interface Config {
   pspVersion: string;
   jwtClockSkewSeconds: number;
   maxBodyBytes: number;
-  processor: "sandbox";
+  processor: "sandbox" | "http";
+  /** The HTTP processor's backend and signing secret (`PROCESSOR=http`). */
+  processorHttp?: { url: string; secret: string };
   logLevel: LogLevel;
   deliveryMode: DeliveryMode;
   /** Delay before each webhook attempt, in ms; its length is the number of attempts. */
@@ -148,8 +150,17 @@ const VARIABLES = {
   JWT_CLOCK_SKEW_SECONDS: { schema: int(0, 600).default(60), example: "60" },
   MAX_BODY_BYTES: { schema: int(1024, 16 * 1024 * 1024).default(1024 * 1024), example: "1048576" },
   PROCESSOR: {
-    schema: z.enum(["sandbox"], "must be one of: sandbox").default("sandbox"),
+    schema: z.enum(["sandbox", "http"], "must be one of: sandbox, http").default("sandbox"),
     example: "sandbox",
+  },
+  PROCESSOR_HTTP_URL: {
+    schema: url.optional(),
+    example: "https://payments.internal.example.com/wix",
+  },
+  PROCESSOR_HTTP_SECRET: {
+    schema: z.string().min(32, "must be at least 32 characters").optional(),
+    example: "<64 random characters, e.g. from `openssl rand -hex 32`>",
+    secret: true,
   },
   LOG_LEVEL: {
     schema: z.enum(["debug", "info", "warn", "error"], "must be one of: debug, info, warn, error")
@@ -214,6 +225,20 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const p = parsed as Parsed;
+  if (p.PROCESSOR === "http") {
+    const missing = ["PROCESSOR_HTTP_URL", "PROCESSOR_HTTP_SECRET"].filter((name) =>
+      p[name as keyof Parsed] === undefined
+    );
+    if (missing.length > 0) {
+      throw new ConfigError(
+        missing.map((name) =>
+          `${name} is required with PROCESSOR=http. Example: ${name}=${
+            VARIABLES[name as keyof typeof VARIABLES].example
+          }`
+        ),
+      );
+    }
+  }
   if (p.PROCESSOR_TIMEOUT !== undefined && p.PROCESSOR_TIMEOUT >= p.PROCESSING_LEASE) {
     // A call still running when its claim lapses could overlap the retry that takes it over.
     throw new ConfigError([
@@ -244,6 +269,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtClockSkewSeconds: p.JWT_CLOCK_SKEW_SECONDS,
     maxBodyBytes: p.MAX_BODY_BYTES,
     processor: p.PROCESSOR,
+    processorHttp: p.PROCESSOR_HTTP_URL && p.PROCESSOR_HTTP_SECRET
+      ? { url: p.PROCESSOR_HTTP_URL, secret: p.PROCESSOR_HTTP_SECRET }
+      : undefined,
     logLevel: p.LOG_LEVEL,
     deliveryMode: p.DELIVERY_MODE,
     webhookRetrySchedule: p.WEBHOOK_RETRY_SCHEDULE,

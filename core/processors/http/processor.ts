@@ -1,0 +1,120 @@
+/**
+ * The built-in `http` processor: each call is one signed `POST <PROCESSOR_HTTP_URL>/<operation>`
+ * to the PSP's own backend (any language), with the operation's idempotency key and the typed
+ * input; the answer is validated before it is trusted. The contract:
+ * `docs/processor-http.openapi.yaml`.
+ *
+ * Connection errors, timeouts (the call's signal), 5xx and malformed answers throw, so Wix gets
+ * 503 and retries with the same idempotency key. A 4xx is a contract failure: it is logged with
+ * the backend's message (the backend's words, never the request's card data) and throws too.
+ * @module
+ */
+
+import type { z } from "zod";
+import type { Clock, Logger } from "../../common/mod.ts";
+import type { PaymentProcessor, ProcessorCall } from "../../processor/mod.ts";
+import {
+  connectAnswer,
+  connectOutcomeOf,
+  operationAnswer,
+  operationOutcomeOf,
+  paymentAnswer,
+  paymentOutcomeOf,
+} from "./answers.ts";
+import { SIGNATURE_HEADER, signBackendRequest } from "./signature.ts";
+
+/** What the HTTP processor needs. */
+export interface HttpProcessorOptions {
+  /** The backend's base URL, e.g. `https://payments.internal.example.com/wix`. */
+  url: string;
+  /** The shared signing secret (`PROCESSOR_HTTP_SECRET`). */
+  secret: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A backend answer the service will not use. */
+export class BackendAnswerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendAnswerError";
+  }
+}
+
+/** The HTTP processor. */
+export function createHttpProcessor(options: HttpProcessorOptions): PaymentProcessor {
+  const base = options.url.replace(/\/+$/, "");
+
+  /** One signed call; the validated answer, or a throw for anything else. */
+  async function post<S extends z.ZodType>(
+    operation: string,
+    idempotencyKey: string,
+    input: unknown,
+    schema: S,
+    call?: ProcessorCall,
+  ): Promise<z.output<S>> {
+    const body = JSON.stringify({ idempotencyKey, input });
+    const signature = await signBackendRequest(
+      options.secret,
+      body,
+      Math.floor(options.clock.now() / 1000),
+    );
+    const response = await fetch(`${base}/${operation}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": idempotencyKey,
+        [SIGNATURE_HEADER]: signature,
+      },
+      body,
+      signal: call?.signal,
+    });
+    const text = await response.text();
+    if (response.status >= 400 && response.status < 500) {
+      options.logger.error("payment backend refused a call (contract failure)", {
+        operation,
+        idempotencyKey,
+        status: response.status,
+        answer: text.slice(0, 300),
+      });
+    }
+    if (response.status !== 200) {
+      throw new BackendAnswerError(`${operation} answered HTTP ${response.status}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new BackendAnswerError(`${operation} answered something that is not JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new BackendAnswerError(
+        `${operation} answered outside the contract: ${parsed.error.issues[0]?.message}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  return {
+    name: "http",
+    connectAccount: async (input, call) =>
+      connectOutcomeOf(
+        await post("connect-account", `connect:${input.wixMerchantId}`, input, connectAnswer, call),
+      ),
+    createPayment: async (input, call) =>
+      paymentOutcomeOf(
+        await post("create-payment", input.wixTransactionId, input, paymentAnswer, call),
+      ),
+    refund: async (input, call) =>
+      operationOutcomeOf(await post("refund", input.pluginRefundId, input, operationAnswer, call)),
+    capture: async (input, call) =>
+      operationOutcomeOf(
+        await post("capture", `${input.wixTransactionId}:capture`, input, operationAnswer, call),
+      ),
+    void: async (input, call) =>
+      operationOutcomeOf(
+        await post("void", `${input.wixTransactionId}:void`, input, operationAnswer, call),
+      ),
+  };
+}
