@@ -8,10 +8,7 @@
  * @module
  */
 
-import type { Clock } from "../common/mod.ts";
-import type { Logger } from "../common/mod.ts";
-import type { Outbox } from "../delivery/mod.ts";
-import type { PaymentProcessor, PaymentsPort } from "../processor/mod.ts";
+import type { PaymentsPort } from "../processor/mod.ts";
 import type {
   CaptureTransactionRequest,
   ConnectAccountRequest,
@@ -45,23 +42,8 @@ export * from "./records.ts";
 export * from "./state_machine.ts";
 export * from "./messages.ts";
 
-/** What the payment operations need. */
-export interface PaymentsOptions {
-  kv: Deno.Kv;
-  processor: PaymentProcessor;
-  outbox: Outbox;
-  logger: Logger;
-  /** The time source (default: the wall clock). */
-  clock: Clock;
-  /** How long a duplicate request waits for the first to finish before failing `in_progress`. */
-  inFlightWaitMs: number;
-  /** How long a claim protects an unfinished processor call before a retry may take over. */
-  processingLeaseMs: number;
-  /** How long one processor call may take; it is aborted then (shorter than the lease). */
-  processorTimeoutMs: number;
-  /** A redirect payment with no buyer choice for this long is canceled (0: never). */
-  redirectAbandonAfterMs: number;
-}
+/** What the payment operations need: the {@link PaymentsContext} every operation works with. */
+export type PaymentsOptions = PaymentsContext;
 
 /** The payment operations, bound to one KV, processor and outbox. */
 export interface Payments {
