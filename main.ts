@@ -17,7 +17,7 @@ import {
 import type { Config } from "./core/config/mod.ts";
 import { createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
-import { createGates, createRequestHandler, errorResponse } from "./core/http/mod.ts";
+import { createGates, createRequestHandler, serve } from "./core/http/mod.ts";
 import { createPayments } from "./core/payments/mod.ts";
 import type { PaymentJob, Payments } from "./core/payments/mod.ts";
 import { asPlugin } from "./core/processor/mod.ts";
@@ -251,51 +251,6 @@ export async function startService(
     sweep: sweeper.sweep,
     shutdown,
   };
-}
-
-/** `Deno.serve` on the configured address; an address problem is a {@link ConfigError}. */
-function serve(
-  config: Config,
-  handler: Deno.ServeHandler,
-  logger: Logger,
-  kv: Deno.Kv,
-): Deno.HttpServer<Deno.NetAddr> {
-  try {
-    return Deno.serve({
-      port: config.port,
-      hostname: config.host,
-      onListen: () => {},
-      onError: (error) => {
-        logger.error("request failed outside the handler", { error });
-        return errorResponse(500, "internal_error", "internal error");
-      },
-    }, handler);
-  } catch (error) {
-    kv.close();
-    throw addressError(config, error);
-  }
-}
-
-/** What to do about an address the server cannot listen on. */
-function addressError(config: Config, error: unknown): unknown {
-  const address = `${config.host}:${config.port}`;
-  if (error instanceof Deno.errors.AddrInUse) {
-    return new ConfigError([
-      `PORT=${config.port}: ${address} is already in use (another instance of this server?); ` +
-      `stop that process or choose another port, e.g. PORT=${config.port + 1}`,
-    ]);
-  }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
-    return new ConfigError([
-      `HOST=${config.host} is not an address of this machine; use 0.0.0.0 (all) or 127.0.0.1`,
-    ]);
-  }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return new ConfigError([
-      `PORT=${config.port}: this user may not listen on ${address}; use a port above 1023`,
-    ]);
-  }
-  return error;
 }
 
 /** Starts the queue listener and the sweeper's timer (and cron on Deno Deploy). */

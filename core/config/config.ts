@@ -205,26 +205,8 @@ type Parsed = { [K in keyof typeof VARIABLES]: z.output<(typeof VARIABLES)[K]["s
 /** The names of every environment variable the service reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(VARIABLES);
 
-/**
- * Reads and validates configuration from an environment map (by default the process env).
- * Empty strings count as unset. Throws {@link ConfigError} listing every bad variable.
- */
-export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
-  const problems: string[] = [];
-  const parsed: Record<string, unknown> = {};
-  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
-    const raw = env[name] === "" ? undefined : env[name];
-    const result = variable.schema.safeParse(raw);
-    if (result.success) {
-      parsed[name] = result.data;
-      continue;
-    }
-    const reason = result.error.issues[0]?.message ?? "is invalid";
-    const got = variable.secret || raw === undefined ? "" : ` (got ${JSON.stringify(raw)})`;
-    problems.push(`${name} ${reason}${got}. Example: ${name}=${variable.example}`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  const p = parsed as Parsed;
+/** The rules between variables; throws a {@link ConfigError} naming them. */
+function crossCheck(p: Parsed): void {
   if (p.PROCESSOR === "http") {
     const missing = ["PROCESSOR_HTTP_URL", "PROCESSOR_HTTP_SECRET"].filter((name) =>
       p[name as keyof Parsed] === undefined
@@ -252,6 +234,29 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "WIX_APP_ID and WIX_APP_SECRET must be set together (both are needed to obtain a Submit Event token)",
     ]);
   }
+}
+
+/**
+ * Reads and validates configuration from an environment map (by default the process env).
+ * Empty strings count as unset. Throws {@link ConfigError} listing every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
+    const raw = env[name] === "" ? undefined : env[name];
+    const result = variable.schema.safeParse(raw);
+    if (result.success) {
+      parsed[name] = result.data;
+      continue;
+    }
+    const reason = result.error.issues[0]?.message ?? "is invalid";
+    const got = variable.secret || raw === undefined ? "" : ` (got ${JSON.stringify(raw)})`;
+    problems.push(`${name} ${reason}${got}. Example: ${name}=${variable.example}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const p = parsed as Parsed;
+  crossCheck(p);
   return {
     warnings: misspeltVariables(env, CONFIG_VARIABLES),
     port: p.PORT,

@@ -10,3 +10,4 @@ export * from "./errors.ts";
 export * from "./gates.ts";
 export * from "./responses.ts";
 export * from "./router.ts";
+export * from "./serve.ts";

@@ -41,60 +41,74 @@ export class BackendAnswerError extends Error {
   }
 }
 
+/** One signed call to `url`; the validated answer, or a throw for anything else. */
+async function postToBackend<S extends z.ZodType>(
+  options: HttpProcessorOptions,
+  url: string,
+  idempotencyKey: string,
+  input: unknown,
+  schema: S,
+  call?: ProcessorCall,
+): Promise<z.output<S>> {
+  const operation = url.split("/").at(-1)!;
+  const body = JSON.stringify({ idempotencyKey, input });
+  const signature = await signBackendRequest(
+    options.secret,
+    body,
+    Math.floor(options.clock.now() / 1000),
+  );
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "idempotency-key": idempotencyKey,
+      [SIGNATURE_HEADER]: signature,
+    },
+    body,
+    signal: call?.signal,
+  });
+  const text = await response.text();
+  if (response.status >= 400 && response.status < 500) {
+    options.logger.error("payment backend refused a call (contract failure)", {
+      operation,
+      idempotencyKey,
+      status: response.status,
+      answer: text.slice(0, 300),
+    });
+  }
+  if (response.status !== 200) {
+    throw new BackendAnswerError(`${operation} answered HTTP ${response.status}`);
+  }
+  return validAnswer(operation, text, schema);
+}
+
+/** The answer `text` parsed with `schema`, or a {@link BackendAnswerError}. */
+function validAnswer<S extends z.ZodType>(operation: string, text: string, schema: S): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BackendAnswerError(`${operation} answered something that is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problem = parsed.error.issues[0]?.message;
+    throw new BackendAnswerError(`${operation} answered outside the contract: ${problem}`);
+  }
+  return parsed.data;
+}
+
 /** The HTTP processor. */
 export function createHttpProcessor(options: HttpProcessorOptions): PaymentProcessor {
   const base = options.url.replace(/\/+$/, "");
 
-  /** One signed call; the validated answer, or a throw for anything else. */
-  async function post<S extends z.ZodType>(
+  const post = <S extends z.ZodType>(
     operation: string,
     idempotencyKey: string,
     input: unknown,
     schema: S,
     call?: ProcessorCall,
-  ): Promise<z.output<S>> {
-    const body = JSON.stringify({ idempotencyKey, input });
-    const signature = await signBackendRequest(
-      options.secret,
-      body,
-      Math.floor(options.clock.now() / 1000),
-    );
-    const response = await fetch(`${base}/${operation}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "idempotency-key": idempotencyKey,
-        [SIGNATURE_HEADER]: signature,
-      },
-      body,
-      signal: call?.signal,
-    });
-    const text = await response.text();
-    if (response.status >= 400 && response.status < 500) {
-      options.logger.error("payment backend refused a call (contract failure)", {
-        operation,
-        idempotencyKey,
-        status: response.status,
-        answer: text.slice(0, 300),
-      });
-    }
-    if (response.status !== 200) {
-      throw new BackendAnswerError(`${operation} answered HTTP ${response.status}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new BackendAnswerError(`${operation} answered something that is not JSON`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new BackendAnswerError(
-        `${operation} answered outside the contract: ${parsed.error.issues[0]?.message}`,
-      );
-    }
-    return parsed.data;
-  }
+  ) => postToBackend(options, `${base}/${operation}`, idempotencyKey, input, schema, call);
 
   return {
     name: "http",
