@@ -23,6 +23,7 @@ import { cardNumber, createTransactionBody } from "./cli/bodies.ts";
 import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./cli/conformance.ts";
 import type { SpiPaths } from "./cli/conformance.ts";
 import { runDemo } from "./cli/demo.ts";
+import { startReferenceBackend } from "./cli/reference_backend.ts";
 import { describeEvent, startFakeWix } from "./cli/fake_wix.ts";
 import { HELP } from "./cli/help.ts";
 import { runTrigger, SCENARIOS } from "./cli/trigger.ts";
@@ -227,9 +228,22 @@ async function wix(args: string[]): Promise<number> {
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values } = parse("demo", args, {});
+  const { values } = parse("demo", args, { processor: { type: "string" } });
   if (values.help) return help("demo");
-  return await runDemo(startService, (line) => console.log(line)) ? 0 : 1;
+  const processor = optional(values, "processor") ?? "sandbox";
+  if (processor === "sandbox") return await runDemo(startService, print) ? 0 : 1;
+  if (processor !== "http") throw new UsageError("--processor must be sandbox or http");
+  // The service's port is chosen first: the backend reports later outcomes to it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const backend = await startReferenceBackend(port);
+  try {
+    const label = `http processor -> reference backend ${backend.url}`;
+    return await runDemo(startService, print, { env: backend.env, label }) ? 0 : 1;
+  } finally {
+    await backend.stop();
+  }
 }
 
 function parsePaths(text: string): SpiPaths {

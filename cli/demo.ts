@@ -48,6 +48,11 @@ function masked(body: unknown): string {
 export async function runDemo(
   startService: StartDemoService,
   out: (line: string) => void,
+  /** Extra settings (e.g. `PROCESSOR=http` with its backend) and how to name the processor. */
+  processor: { env: Record<string, string>; label: string } = {
+    env: {},
+    label: "sandbox processor",
+  },
 ): Promise<boolean> {
   const keys = await generateRs256KeyPair();
   const wix: FakeWix = await startFakeWix({ appId: "demo-app", appSecret: "demo-secret" });
@@ -65,11 +70,12 @@ export async function runDemo(
       SANDBOX_PENDING_DELAY: "1s",
       SWEEP_INTERVAL: "100ms",
       WEBHOOK_RETRY_SCHEDULE: "0ms,200ms,500ms,1s,2s",
+      ...processor.env,
     }),
     { logger: createLogger("error", (line) => serviceErrors.push(line)) },
   );
   out(
-    `Fake Wix on ${wix.url}; service on ${service.url} (memory KV, fresh RS256 keys, sandbox processor)\n`,
+    `Fake Wix on ${wix.url}; service on ${service.url} (memory KV, fresh RS256 keys, ${processor.label})\n`,
   );
 
   let printed = 0;

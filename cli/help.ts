@@ -85,12 +85,15 @@ the server at it with the variables it prints.
   --log-file FILE     JSON lines of received webhooks (default: ./data/wix-webhooks.jsonl)
   --verbose           also print each webhook's JSON
   --fail-rate R       fail this share (0..1) of Submit Event calls with 500/503/429`,
-  demo: `Usage: ${R} demo
+  demo: `Usage: ${R} demo [--processor sandbox|http]
 
 Starts a fake Wix and the service in-process on free ports (memory KV, fresh keys) and walks
 through connect, approve, decline, pending then final, 3-D Secure, partial refunds, capture,
 void, a replay and a tampered request, printing each request, answer and webhook.
-Exit code 0 when every step passes.`,
+Exit code 0 when every step passes.
+
+  --processor http    run it with the http processor against the reference backend
+                      (examples/http-backend/server.mjs, started with node) instead of the sandbox`,
   check: `Usage: ${R} check --url URL --private-key PEM [options]
 
 Conformance run against any server implementing the Wix PSP SPI. It signs requests with PEM

@@ -12,6 +12,7 @@ import {
   startTestService,
   testKeyPair,
 } from "./helpers.ts";
+import { BACKEND_SECRET, startReferenceBackend } from "./backend_helpers.ts";
 
 interface Run {
   code: number;
@@ -22,7 +23,16 @@ interface Run {
 /** Runs `deno run cli.ts ...args` as a user would. */
 async function cli(...args: string[]): Promise<Run> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "cli.ts", ...args],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run=node",
+      "cli.ts",
+      ...args,
+    ],
     cwd: PROJECT_ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -282,16 +292,17 @@ Deno.test("cli demo: walks through every main flow with no set-up and passes", a
 });
 
 /** A service whose webhooks go to the fake Wix that `check` starts, and the flags to reach it. */
-async function checkTarget() {
+async function checkTarget(env: Record<string, string> = {}) {
   const dir = await Deno.makeTempDir();
   const wixPort = freePort();
-  const t = await startTestService(
-    fakeWixEnv({
+  const t = await startTestService({
+    ...fakeWixEnv({
       url: `http://127.0.0.1:${wixPort}`,
       appId: "wix-check-app",
       appSecret: "wix-check-secret",
     }),
-  );
+    ...env,
+  });
   return {
     t,
     flags: ["--private-key", await writePrivateKey(dir), "--wix-port", String(wixPort)],
@@ -313,6 +324,30 @@ Deno.test("cli check: passes against this project's server", async () => {
   } finally {
     await target.close();
   }
+});
+
+Deno.test("cli check: passes against this server in PROCESSOR=http mode, with the reference backend", async () => {
+  const backend = await startReferenceBackend();
+  const target = await checkTarget({
+    PROCESSOR: "http",
+    PROCESSOR_HTTP_URL: backend.url,
+    PROCESSOR_HTTP_SECRET: BACKEND_SECRET,
+  });
+  try {
+    const run = await cli("check", "--url", target.t.url, ...target.flags);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /All 17 rules pass\./);
+  } finally {
+    await target.close();
+    await backend.stop();
+  }
+});
+
+Deno.test("cli demo --processor http: every step passes against the reference backend", async () => {
+  const run = await cli("demo", "--processor", "http");
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /http processor -> reference backend http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(run.stdout, /Demo: 10 of 10 steps passed\./);
 });
 
 Deno.test("cli check: fails against a server that skips the digest check", async () => {

@@ -5,7 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { loadConfig } from "../core/config/mod.ts";
 import {
   SIGNATURE_HEADER,
@@ -13,58 +12,11 @@ import {
   signBackendRequest,
 } from "../core/processors/http/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
-import {
-  cardPayment,
-  eventually,
-  fakeWixEnv,
-  kvDump,
-  PROJECT_ROOT,
-  startTestService,
-} from "./helpers.ts";
+import { cardPayment, eventually, fakeWixEnv, kvDump, startTestService } from "./helpers.ts";
+import { BACKEND_SECRET as SECRET, freePort, startReferenceBackend } from "./backend_helpers.ts";
 
-const SECRET = "test-backend-secret-0123456789abcdefghij";
 const PSP_KEY = "psp-api-key-for-the-backend-0123";
 const CREATE = "/v1/create-transaction";
-
-/** A free loopback port, for a server that must be told its port before it starts. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Starts the reference backend (Node) and returns its URL and a stop function. */
-async function startReferenceBackend(extra: string[] = []) {
-  const child = new Deno.Command("node", {
-    args: [
-      join(PROJECT_ROOT, "examples", "http-backend", "server.mjs"),
-      "--port",
-      "0",
-      "--secret",
-      SECRET,
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/listening on (http:\/\/\S+)/.test(text)) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`the reference backend exited: ${text}`);
-    text += value;
-  }
-  const url = /listening on (http:\/\/\S+)/.exec(text)![1];
-  return {
-    url,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await reader.cancel();
-    },
-  };
-}
 
 Deno.test("http processor: the signature covers the timestamp and the exact body", async () => {
   const body = '{"idempotencyKey":"k","input":{}}';

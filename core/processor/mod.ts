@@ -8,4 +8,5 @@
 
 export * from "./contract.ts";
 export * from "./plugin.ts";
+export * from "./kit.ts";
 export * from "./types.ts";
