@@ -34,6 +34,10 @@ export type {
   RefundInput,
   ReportResult,
 } from "./core/processor/mod.ts";
+export { scopedKv } from "./core/store/mod.ts";
 export type { ScopedAtomic, ScopedKv } from "./core/store/mod.ts";
+export { checkProcessorContract, kitPaymentInput } from "./core/processor/mod.ts";
+export type { ContractKitOptions, ContractResult } from "./core/processor/mod.ts";
+export { createHttpProcessor } from "./core/processors/http/mod.ts";
 export { reason, ReasonCode } from "./core/wix/mod.ts";
 export type { PaymentMethodInput } from "./core/wix/mod.ts";
