@@ -189,6 +189,41 @@ Deno.test("psp api: outcome moves a pending payment through the state machine, w
   });
 });
 
+Deno.test("psp api: an approval may carry the wallet's card and a set-up's stored credential, sent on to Wix", async () => {
+  await withHarness(async ({ t, psp, events }) => {
+    const body = cardPayment({ number: SANDBOX_CARDS.pendingThenApproved });
+    const id = body.wixTransactionId as string;
+    await t.call(CREATE, body);
+    await events(id, 1);
+    const path = `/psp/v1/transactions/${id}/outcome`;
+    const misplaced = await psp("POST", path, {
+      status: "declined",
+      cardDetails: { bin: "411111", lastFour: "1111" },
+    });
+    assert.equal(misplaced.status, 400);
+    assert.match(
+      (misplaced.body.error as { message: string }).message,
+      /cardDetails is allowed with approved only/,
+    );
+    const bad = await psp("POST", path, {
+      status: "approved",
+      cardDetails: { bin: "4111111111111111", lastFour: "1111" },
+    });
+    assert.equal(bad.status, 400, "a full card number is refused, never stored");
+    const approved = await psp("POST", path, {
+      status: "approved",
+      cardDetails: { bin: "411111", lastFour: "1111" },
+      credentialsOnFile: { paymentMethodReference: { token: "tok_backend_1" } },
+    });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    const [, final] = await events(id, 2);
+    assert.deepEqual(final.payload.cardDetails, { bin: "411111", lastFour: "1111" });
+    assert.deepEqual(final.payload.credentialsOnFile, {
+      paymentMethodReference: { token: "tok_backend_1" },
+    });
+  });
+});
+
 Deno.test("psp api: declined and canceled outcomes carry their codes; repeats with another code are 409", async () => {
   await withHarness(async ({ t, psp, events }) => {
     const declined = cardPayment({ number: SANDBOX_CARDS.pendingThenApproved });

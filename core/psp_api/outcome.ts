@@ -17,7 +17,11 @@ export function appliedOutcomeOf(request: PspOutcomeRequest): AppliedOutcome {
   });
   switch (request.status) {
     case "approved":
-      return { kind: "approved" };
+      return {
+        kind: "approved",
+        cardDetails: request.cardDetails,
+        credentialsOnFile: request.credentialsOnFile,
+      };
     case "pending":
       return { kind: "pending", reasonCode: request.reasonCode ?? ReasonCode.PENDING_FRAUD_REVIEW };
     case "canceled":

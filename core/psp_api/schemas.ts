@@ -19,7 +19,30 @@ export const pspOutcomeRequest = z.object({
   reasonCode: z.number().int("must be an integer").optional(),
   errorCode: z.string().max(50, "must be at most 50 characters").optional(),
   errorMessage: z.string().max(300, "must be at most 300 characters").optional(),
+  /** With an approval: the funding card of a wallet payment (BIN and last four only). */
+  cardDetails: z.object({
+    bin: z.string().regex(/^\d{6,8}$/, "must be 6 to 8 digits"),
+    lastFour: z.string().regex(/^\d{4}$/, "must be 4 digits"),
+  }).strict().optional(),
+  /** With an approval of a set-up: the stored credential Wix keeps for later charges. */
+  credentialsOnFile: z.union([
+    z.object({
+      cardReference: z.object({
+        networkTransactionId: z.string().min(1).max(200),
+        dsTransactionId: z.string().max(200).optional(),
+      }),
+    }).strict(),
+    z.object({ paymentMethodReference: z.object({ token: z.string().min(1).max(200) }) }).strict(),
+  ], "must be {cardReference: {networkTransactionId}} or {paymentMethodReference: {token}}")
+    .optional(),
 }).superRefine((request, ctx) => {
+  if (request.status !== "approved") {
+    for (const field of ["cardDetails", "credentialsOnFile"] as const) {
+      if (request[field] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [field], message: "is allowed with approved only" });
+      }
+    }
+  }
   const code = request.reasonCode;
   const problem = request.status === "approved"
     ? code !== undefined && "must be absent for an approval"
