@@ -10,9 +10,12 @@ import { cardPayment, PROJECT_ROOT, signedPost, testKeyPair } from "./helpers.ts
 
 const EXAMPLE = join(PROJECT_ROOT, "examples", "custom-processor", "main.ts");
 
-Deno.test("custom processor: docs/processor.md shows the example file whole", async () => {
-  const docs = await Deno.readTextFile(join(PROJECT_ROOT, "docs", "processor.md"));
-  assert.ok(docs.includes(await Deno.readTextFile(EXAMPLE)), "the docs show the file as it is");
+Deno.test("custom processor: the README and docs/processor.md show the example file whole", async () => {
+  const example = await Deno.readTextFile(EXAMPLE);
+  for (const doc of ["README.md", "docs/processor.md"]) {
+    const text = await Deno.readTextFile(join(PROJECT_ROOT, doc));
+    assert.ok(text.includes(example), `${doc} shows the file as it is`);
+  }
 });
 
 Deno.test("custom processor: a file of the PSP's own starts the service with its processor", async () => {

@@ -34,6 +34,7 @@ const CARDS = {
   pendingThenApproved: "4000000000005005",
   pendingThenDeclined: "4000000000005001",
   threeDSecure: "4000000000003220",
+  declineWithAmountAsCode: "4000000000009995",
 };
 const decline = (reasonCode, errorMessage) => ({ status: "declined", reasonCode, errorMessage });
 
@@ -81,63 +82,248 @@ async function reportOutcome(wixTransactionId, outcome) {
   }).catch((error) => console.error(`reporting ${wixTransactionId} failed: ${error.message}`));
 }
 
-function redirect(input, pluginTransactionId, shown, host) {
+// Payment decline codes (not pending) a card may be declined with: the amount-as-code card uses
+// one when the amount is one.
+const DECLINE_CODES = new Set([
+  1002,
+  1003,
+  1004,
+  1005,
+  1006,
+  1007,
+  1009,
+  1010,
+  1012,
+  1013,
+  3000,
+  3001,
+  3002,
+  3003,
+  3004,
+  3006,
+  3008,
+  3011,
+  3012,
+  3013,
+  3014,
+  3015,
+  3016,
+  3017,
+  3018,
+  3019,
+  3020,
+  3026,
+  3028,
+  3029,
+  3030,
+  3031,
+  3034,
+  3035,
+  3036,
+  3037,
+  3040,
+  3041,
+  3042,
+  3043,
+  3044,
+  3045,
+  3046,
+  4000,
+  4001,
+  4002,
+  4003,
+  4004,
+  5000,
+  5001,
+  5002,
+  5003,
+  5006,
+  5007,
+]);
+const INSTALLMENTS = [1, 2, 3, 6, 12];
+const stored = new Map(); // "<kind>:<reference>" -> { owner, bin, lastFour, year, month }
+
+/** Why the merchant's settings or the method refuse the payment before any card rule. */
+function configurationRefusal(input) {
+  const { method } = input;
+  const accepted = input.merchantCredentials.paymentMethods?.split(",")
+    .map((id) => id.trim().toLowerCase()).filter((id) => id !== "");
+  if (accepted && !accepted.includes(method.methodId.toLowerCase())) {
+    return decline(1012, `${method.methodId} is not enabled for this merchant account`);
+  }
+  const isCard = method.type === "card" || method.type === "storedToken";
+  if (input.installments > 1 && !isCard) {
+    return decline(3034, "installments are card payments only");
+  }
+  if (!INSTALLMENTS.includes(input.installments)) return decline(3034, "installments not offered");
+  if (input.setupCredentialsOnFile && method.type !== "card") {
+    return decline(3002, "only cards can be stored for later charges");
+  }
+  if (input.moto && !isCard) return decline(3002, "mail and telephone orders are card payments");
+  return null;
+}
+
+/** Stores a set-up's card and returns the credentialsOnFile an approval reports. */
+function storeCredential(input, card, threeDSecure) {
+  const record = {
+    owner: input.wixMerchantId ?? "",
+    bin: card.pan.slice(0, 6),
+    lastFour: card.pan.slice(-4),
+    year: card.year,
+    month: card.month,
+  };
+  if (input.merchantCredentials.storedCredentials === "networkTransactionId") {
+    const networkTransactionId = Array.from({ length: 15 }, () => Math.floor(Math.random() * 10))
+      .join("");
+    stored.set(`networkTransactionId:${networkTransactionId}`, record);
+    const reference = threeDSecure
+      ? { networkTransactionId, dsTransactionId: randomUUID() }
+      : { networkTransactionId };
+    return { cardReference: reference };
+  }
+  const token = `ref_tok_${randomUUID()}`;
+  stored.set(`token:${token}`, record);
+  return { paymentMethodReference: { token } };
+}
+
+/** A stored credential of this merchant, or undefined (another merchant's counts as unknown). */
+function findStored(kind, reference, owner) {
+  const record = stored.get(`${kind}:${reference}`);
+  return record && record.owner === (owner ?? "") ? record : undefined;
+}
+
+function redirect(input, pluginTransactionId, kind, shown, host, approval = {}) {
   const id = randomUUID();
   checkouts.set(id, {
     wixTransactionId: input.wixTransactionId,
+    kind,
     shown,
+    approval,
     returnUrls: input.order?.returnUrls ?? {},
   });
   return { status: "redirect", pluginTransactionId, redirectUrl: `http://${host}/checkout/${id}` };
 }
 
-/** The sandbox's card table. */
+/** The sandbox's method and card table. */
 function createPayment(input, host) {
   const pluginTransactionId = `ref_${randomUUID()}`;
+  const declined = (code, message) => ({ pluginTransactionId, ...decline(code, message) });
+  const refusal = configurationRefusal(input);
+  if (refusal) return { pluginTransactionId, ...refusal };
   const method = input.method;
   if (method.type === "hostedPage") {
-    return redirect(input, pluginTransactionId, method.methodId, host);
+    const bank = method.issuerBank ? ` (${method.issuerBank})` : "";
+    return redirect(input, pluginTransactionId, "hostedPage", `${method.methodId}${bank}`, host);
   }
   if (method.type === "storedToken") {
-    return { pluginTransactionId, ...decline(3041, "unknown stored credential") };
+    const record = findStored("token", method.token, input.wixMerchantId);
+    if (!record) {
+      return declined(3041, "the payment method token is not a stored credential of this merchant");
+    }
+    if (isExpired(record.year, record.month)) return declined(3029, "the stored card has expired");
+    return { status: "approved", pluginTransactionId };
   }
+  return cardPayment(input, host, pluginTransactionId, declined);
+}
+
+/** A card or Google Pay payment, by PAN. */
+function cardPayment(input, host, pluginTransactionId, declined) {
+  const method = input.method;
   const card = method.type === "card"
     ? { pan: method.card.number, year: method.card.year, month: method.card.month }
     : { pan: method.pan, year: method.expirationYear, month: method.expirationMonth };
-  const declined = (code, message) => ({ pluginTransactionId, ...decline(code, message) });
+  if (method.type === "card" && method.networkTransactionId !== undefined) {
+    const record = findStored(
+      "networkTransactionId",
+      method.networkTransactionId,
+      input.wixMerchantId,
+    );
+    if (!record || record.bin !== card.pan.slice(0, 6) || record.lastFour !== card.pan.slice(-4)) {
+      return declined(
+        3041,
+        "the network transaction id is not a stored credential of this merchant",
+      );
+    }
+  }
+  const threeDSecure = !input.moto && !input.offSession &&
+    !(method.type === "googlePay" && method.authenticationMethod === "CRYPTOGRAM_3DS") &&
+    (card.pan === CARDS.threeDSecure || input.scaRequested);
+  const approval = () => ({
+    cardDetails: method.type === "googlePay"
+      ? { bin: card.pan.slice(0, 6), lastFour: card.pan.slice(-4) }
+      : undefined,
+    credentialsOnFile: input.setupCredentialsOnFile
+      ? storeCredential(input, card, threeDSecure)
+      : undefined,
+  });
   if (isExpired(card.year, card.month)) return declined(3013, "Card expired");
-  if (card.pan === CARDS.insufficientFunds) return declined(3012, "Insufficient funds");
-  if (card.pan === CARDS.expired) return declined(3013, "Card expired");
-  if (card.pan === CARDS.invalidCvv) return declined(3016, "Invalid CVV CVC");
-  if (card.pan === CARDS.pendingThenApproved || card.pan === CARDS.pendingThenDeclined) {
-    const final = card.pan === CARDS.pendingThenApproved
-      ? { status: "approved" }
+  const byTestCard = testCardOutcome(input, card.pan, pluginTransactionId, declined, approval);
+  if (byTestCard) return byTestCard;
+  if (!luhnValid(card.pan)) return declined(3015, "Invalid card number");
+  if (threeDSecure) {
+    const shown = `Card ending ${card.pan.slice(-4)}`;
+    return redirect(input, pluginTransactionId, "threeDSecure", shown, host, approval());
+  }
+  return { status: "approved", pluginTransactionId, ...approval() };
+}
+
+/** The outcome a test card forces, if `pan` is one. */
+function testCardOutcome(input, pan, pluginTransactionId, declined, approval) {
+  if (pan === CARDS.insufficientFunds) return declined(3012, "Insufficient funds");
+  if (pan === CARDS.expired) return declined(3013, "Card expired");
+  if (pan === CARDS.invalidCvv) return declined(3016, "Invalid CVV CVC");
+  if (pan === CARDS.declineWithAmountAsCode) {
+    return DECLINE_CODES.has(input.amount)
+      ? declined(input.amount, "Declined with the amount as its code")
+      : declined(3000, "General bank decline");
+  }
+  if (pan === CARDS.pendingThenApproved || pan === CARDS.pendingThenDeclined) {
+    const final = pan === CARDS.pendingThenApproved
+      ? { status: "approved", ...approval() }
       : { status: "declined", reasonCode: 5001 };
     setTimeout(() => reportOutcome(input.wixTransactionId, final), Number(args["pending-delay-ms"]))
       .unref();
     return { status: "pending", pluginTransactionId, reasonCode: 5005 };
   }
-  if (!luhnValid(card.pan)) return declined(3015, "Invalid card number");
-  const present = !input.moto && !input.offSession;
-  if (present && (card.pan === CARDS.threeDSecure || input.scaRequested)) {
-    return redirect(input, pluginTransactionId, `Card ending ${card.pan.slice(-4)}`, host);
+  return null;
+}
+
+/** The sandbox's Connect Account rules: an apiKey, and well-formed settings. */
+function connectAccount(input) {
+  const credentials = input.credentials ?? {};
+  if (!credentials.apiKey || credentials.apiKey.trim() === "") {
+    return decline(2002, "credentials.apiKey is required");
   }
-  return { status: "approved", pluginTransactionId };
+  const kind = credentials.storedCredentials;
+  if (kind !== undefined && kind !== "token" && kind !== "networkTransactionId") {
+    return decline(2002, "credentials.storedCredentials must be token or networkTransactionId");
+  }
+  const methods = credentials.paymentMethods;
+  if (
+    methods !== undefined &&
+    !/^\s*[A-Za-z0-9_.-]{1,100}(\s*,\s*[A-Za-z0-9_.-]{1,100})*\s*$/.test(methods)
+  ) {
+    return decline(
+      2002,
+      "credentials.paymentMethods must be a comma-separated list of paymentMethod ids",
+    );
+  }
+  const accountId = `ref_acct_${
+    createHmac("sha256", "acct").update(`${input.wixMerchantId}\n${credentials.apiKey}`).digest(
+      "hex",
+    )
+      .slice(0, 24)
+  }`;
+  return {
+    status: "connected",
+    accountId,
+    accountName: credentials.accountName || `Reference account ${accountId.slice(-6)}`,
+    credentials: { ...credentials, sandboxAccountId: accountId },
+  };
 }
 
 const OPERATIONS = {
-  "connect-account": (input) =>
-    input.credentials?.apiKey
-      ? {
-        status: "connected",
-        accountId: `ref_acct_${
-          createHmac("sha256", "acct").update(`${input.wixMerchantId}\n${input.credentials.apiKey}`)
-            .digest("hex").slice(0, 24)
-        }`,
-        accountName: input.credentials.accountName || "Reference backend account",
-        credentials: input.credentials,
-      }
-      : decline(2002, "credentials.apiKey is required"),
+  "connect-account": connectAccount,
   "create-payment": createPayment,
   refund: (input) =>
     input.amount === 3025
@@ -171,8 +357,8 @@ async function handleCheckout(request, response, id, body) {
   if (request.method === "GET") return checkoutPage(response, checkout);
   const choice = new URLSearchParams(body).get("choice");
   const outcome = {
-    approve: { status: "approved" },
-    fail: { status: "declined", reasonCode: 3004 },
+    approve: { status: "approved", ...checkout.approval },
+    fail: { status: "declined", reasonCode: checkout.kind === "threeDSecure" ? 3004 : 3000 },
     cancel: { status: "canceled" },
   }[choice];
   if (!outcome || checkout.done) return checkoutPage(response, checkout);

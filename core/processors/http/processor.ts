@@ -11,8 +11,9 @@
  */
 
 import type { z } from "zod";
+import { sha256Hex } from "../../common/mod.ts";
 import type { Clock, Logger } from "../../common/mod.ts";
-import type { PaymentProcessor, ProcessorCall } from "../../processor/mod.ts";
+import type { ConnectAccountInput, PaymentProcessor, ProcessorCall } from "../../processor/mod.ts";
 import {
   connectAnswer,
   connectOutcomeOf,
@@ -98,6 +99,14 @@ function validAnswer<S extends z.ZodType>(operation: string, text: string, schem
   return parsed.data;
 }
 
+/**
+ * Connect Account's idempotency key: the same for a retry of one request, another when the
+ * merchant connects again with other credentials (which must not get the first answer).
+ */
+async function connectKey(input: ConnectAccountInput): Promise<string> {
+  return `connect:${await sha256Hex(JSON.stringify([input.wixMerchantId, input.credentials]))}`;
+}
+
 /** The HTTP processor. */
 export function createHttpProcessor(options: HttpProcessorOptions): PaymentProcessor {
   const base = options.url.replace(/\/+$/, "");
@@ -114,7 +123,7 @@ export function createHttpProcessor(options: HttpProcessorOptions): PaymentProce
     name: "http",
     connectAccount: async (input, call) =>
       connectOutcomeOf(
-        await post("connect-account", `connect:${input.wixMerchantId}`, input, connectAnswer, call),
+        await post("connect-account", await connectKey(input), input, connectAnswer, call),
       ),
     createPayment: async (input, call) =>
       paymentOutcomeOf(
