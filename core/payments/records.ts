@@ -138,7 +138,11 @@ export async function getMerchant(
 
 /** A scheduled payment job. */
 export type PaymentJob =
-  /** Apply a later payment outcome (the sandbox's pending cards). */
+  /**
+   * Apply a later payment outcome. Written by the sandbox before processors became plugins
+   * (they now report through the payments port); still run so that such jobs left in a KV
+   * complete.
+   */
   | {
     kind: "payment_outcome";
     id: string;
