@@ -24,6 +24,11 @@ interface Waiting {
   leased?: WebhookRecord;
 }
 
+/** Two kicks of one record as one: forced if either was, with the leased record if any. */
+function merged(queued: Waiting | undefined, force: boolean, leased?: WebhookRecord): Waiting {
+  return { force: force || (queued?.force ?? false), leased: leased ?? queued?.leased };
+}
+
 /** What the worker needs. */
 export interface WorkerOptions extends AttemptContext {
   client: WixClient;
@@ -48,6 +53,8 @@ export interface Worker {
 export function createWorker(options: WorkerOptions, logger: Logger): Worker {
   const instance = crypto.randomUUID();
   const waiting = new Map<string, Waiting>();
+  /** Kicks that came while the record's attempt was running. */
+  const again = new Map<string, Waiting>();
   const inFlight = new Map<string, Promise<void>>();
   const timers = createTimers();
   let stopped = false;
@@ -58,10 +65,12 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
   const newLeaseOwner = () => `${instance}:${crypto.randomUUID()}`;
 
   function kick(id: string, force = false, leased?: WebhookRecord): void {
-    if (stopped || inFlight.has(id)) return;
-    const queued = waiting.get(id);
-    waiting.set(id, { force: force || (queued?.force ?? false), leased: leased ?? queued?.leased });
-    pump();
+    if (stopped) return;
+    // An attempt of this record is running, perhaps one that could not lease it (a sweep that
+    // came before the owing commit's announcement): look again once it ends, never drop it.
+    const queue = inFlight.has(id) ? again : waiting;
+    queue.set(id, merged(queue.get(id), force, leased));
+    if (queue === waiting) pump();
   }
 
   function pump(): void {
@@ -72,6 +81,9 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
         .catch((error) => logger.error("webhook attempt crashed", { webhookId: id, error }))
         .finally(() => {
           inFlight.delete(id);
+          const next = again.get(id);
+          again.delete(id);
+          if (next) waiting.set(id, merged(waiting.get(id), next.force, next.leased));
           pump();
           // A page of a large backlog is done: take the next at once, not at the next tick.
           if (backlog && waiting.size === 0) {
@@ -93,19 +105,12 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
     }
   }
 
-  const outboxListener: OutboxListener = {
-    leaseForFirstAttempt(now) {
-      if (stopped) return undefined;
-      return { owner: newLeaseOwner(), until: now + options.leaseMs };
-    },
-    owed(record) {
-      if (stopped) return;
-      const wait = record.nextAttemptAt - options.clock.now();
-      // A first attempt the schedule delays is kicked when it falls due.
-      if (wait > 0) return timers.after(wait, () => kick(record.id));
-      kick(record.id, false, record.lease ? record : undefined);
-    },
-  };
+  const outboxListener = listenerFor(options, {
+    stopped: () => stopped,
+    newLeaseOwner,
+    kick,
+    later: timers.after,
+  });
 
   return {
     kick,
@@ -116,6 +121,31 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
       waiting.clear();
       timers.clear();
       await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
+
+/** The outbox's listener: first attempts pre-leased in the owing write, then kicked at once. */
+function listenerFor(
+  options: WorkerOptions,
+  worker: {
+    stopped(): boolean;
+    newLeaseOwner(): string;
+    kick(id: string, force?: boolean, leased?: WebhookRecord): void;
+    later(ms: number, run: () => void): void;
+  },
+): OutboxListener {
+  return {
+    leaseForFirstAttempt(now) {
+      if (worker.stopped()) return undefined;
+      return { owner: worker.newLeaseOwner(), until: now + options.leaseMs };
+    },
+    owed(record) {
+      if (worker.stopped()) return;
+      const wait = record.nextAttemptAt - options.clock.now();
+      // A first attempt the schedule delays is kicked when it falls due.
+      if (wait > 0) return worker.later(wait, () => worker.kick(record.id));
+      worker.kick(record.id, false, record.lease ? record : undefined);
     },
   };
 }
