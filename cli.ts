@@ -23,7 +23,7 @@ import { cardNumber, createTransactionBody } from "./cli/bodies.ts";
 import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./cli/conformance.ts";
 import type { SpiPaths } from "./cli/conformance.ts";
 import { runDemo } from "./cli/demo.ts";
-import { startReferenceBackend } from "./cli/reference_backend.ts";
+import { startReferenceBackendFor } from "./cli/reference_backend.ts";
 import { describeEvent, startFakeWix } from "./cli/fake_wix.ts";
 import { HELP } from "./cli/help.ts";
 import { runTrigger, SCENARIOS } from "./cli/trigger.ts";
@@ -237,7 +237,7 @@ async function demo(args: string[]): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  const backend = await startReferenceBackend(port);
+  const backend = await startReferenceBackendFor(port);
   try {
     const label = `http processor -> reference backend ${backend.url}`;
     return await runDemo(startService, print, { env: backend.env, label }) ? 0 : 1;

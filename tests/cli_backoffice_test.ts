@@ -7,29 +7,21 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import { SCENARIOS } from "../cli/trigger.ts";
-import { eventually, fakeWixEnv, PROJECT_ROOT, startTestService, testKeyPair } from "./helpers.ts";
+import {
+  eventually,
+  fakeWixEnv,
+  freePort,
+  PROJECT_ROOT,
+  runCli,
+  startTestService,
+  testKeyPair,
+} from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
 
 const PSP_KEY = "cli-test-key-0123456789abcdef";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `deno run cli.ts ...args` with `env` as a user would. */
-async function cli(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "cli.ts", ...args],
-    cwd: PROJECT_ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const cli = runCli;
 
 /** A service, a fake Wix, and the signing key the CLI finds by default (beside KV_PATH). */
 async function withServer(body: (t: TestService, env: Record<string, string>) => Promise<void>) {
@@ -105,9 +97,7 @@ Deno.test("cli call: --card/--amount/--currency build the body; a refused connec
   try {
     const key = join(dir, "k.pem");
     await Deno.writeTextFile(key, (await testKeyPair()).privatePem);
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-    listener.close();
+    const url = `http://127.0.0.1:${freePort()}`;
     const refused = await cli(
       {},
       "call",

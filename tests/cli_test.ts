@@ -8,46 +8,16 @@ import {
   cardPayment,
   eventually,
   fakeWixEnv,
+  freePort,
   PROJECT_ROOT,
+  runCli,
   startTestService,
   testKeyPair,
 } from "./helpers.ts";
 import { BACKEND_SECRET, startReferenceBackend } from "./backend_helpers.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `deno run cli.ts ...args` as a user would. */
-async function cli(...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--allow-run=node",
-      "cli.ts",
-      ...args,
-    ],
-    cwd: PROJECT_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
-/** A free loopback port (for a server that must be told a port before it starts). */
-function freePort(): number {
-  const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+const cli = (...args: string[]) => runCli({}, ...args);
 
 async function writePrivateKey(dir: string): Promise<string> {
   const path = join(dir, "wix-private-key.pem");

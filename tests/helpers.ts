@@ -178,6 +178,43 @@ export function cardPayment(
 /** The project root (where deno.json is). */
 export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 
+/** A free loopback port, for a server that must be told its port before it starts. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** What a command printed and how it ended. */
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno run cli.ts ...args` as `deno task cli` does, with `env` added to the environment. */
+export async function runCli(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run=node",
+      "cli.ts",
+      ...args,
+    ],
+    cwd: PROJECT_ROOT,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
 /** `deno run main.ts` as `deno task start` runs it, with only `env` (plus PATH and HOME) set. */
 export function mainCommand(env: Record<string, string>, args: string[] = []): Deno.Command {
   return new Deno.Command(Deno.execPath(), {

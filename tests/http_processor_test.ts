@@ -12,8 +12,15 @@ import {
   signBackendRequest,
 } from "../core/processors/http/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
-import { cardPayment, eventually, fakeWixEnv, kvDump, startTestService } from "./helpers.ts";
-import { BACKEND_SECRET as SECRET, freePort, startReferenceBackend } from "./backend_helpers.ts";
+import {
+  cardPayment,
+  eventually,
+  fakeWixEnv,
+  freePort,
+  kvDump,
+  startTestService,
+} from "./helpers.ts";
+import { BACKEND_SECRET as SECRET, startReferenceBackend } from "./backend_helpers.ts";
 
 const PSP_KEY = "psp-api-key-for-the-backend-0123";
 const CREATE = "/v1/create-transaction";
@@ -80,14 +87,10 @@ Deno.test("http processor: PROCESSOR=http needs its URL and a 32-character secre
 Deno.test("http processor: payments through the reference backend, later outcomes through the PSP API, no card data kept", async () => {
   const wix = await startFakeWix();
   const port = freePort();
-  const backend = await startReferenceBackend([
-    "--psp-url",
-    `http://127.0.0.1:${port}`,
-    "--psp-api-key",
-    PSP_KEY,
-    "--pending-delay-ms",
-    "200",
-  ]);
+  const backend = await startReferenceBackend({
+    psp: { url: `http://127.0.0.1:${port}`, apiKey: PSP_KEY },
+    pendingDelayMs: 200,
+  });
   const t = await startTestService({
     ...fakeWixEnv(wix),
     PORT: String(port),

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { sandboxKey } from "./helpers.ts";
 import { sandboxKeys } from "../core/processors/sandbox/mod.ts";
 import { loadConfig } from "../core/config/mod.ts";
-import { createPaymentInput } from "./processor_fixtures.ts";
+import { kitPaymentInput } from "../core/processor/mod.ts";
 import type { PaymentProcessor, ProcessorCall } from "../core/processor/mod.ts";
 import { createSandboxProcessor } from "../core/processors/sandbox/mod.ts";
 import { kvKeys, scopedKv } from "../core/store/mod.ts";
@@ -107,7 +107,7 @@ Deno.test("processor timeout: the sandbox writes nothing for a call aborted befo
       publicBaseUrl: () => "http://localhost",
       pendingDelayMs: 1000,
     });
-    const input = createPaymentInput("tx-aborted");
+    const input = kitPaymentInput("tx-aborted", "4111111111111111", { apiKey: "k" });
     const aborted = new AbortController();
     aborted.abort(new DOMException("late", "TimeoutError"));
     await assert.rejects(
