@@ -41,8 +41,3 @@ export function errorResponse(
 ): Response {
   return jsonResponse({ error: { code, message } }, status, headers);
 }
-
-/** The response for a thrown {@link HttpError}. */
-export function httpErrorResponse(error: HttpError): Response {
-  return errorResponse(error.status, error.code, error.message, error.headers);
-}
