@@ -15,7 +15,7 @@ import type { Logger } from "../common/mod.ts";
 import type { ScopedKv } from "../store/mod.ts";
 import { isPaymentDeclineCode } from "../wix/mod.ts";
 import { operationOutcomeProblem, paymentOutcomeProblem } from "./contract.ts";
-import type { LaterOutcome, PaymentsPort, ProcessorFactory } from "./plugin.ts";
+import type { LaterOutcome, PaymentsPort, ProcessorFactory, ProcessorPlugin } from "./plugin.ts";
 import { asPlugin } from "./plugin.ts";
 import type { PaymentInput, PaymentOutcome, ProcessorCall } from "./types.ts";
 
@@ -87,11 +87,21 @@ function expect(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
 }
 
-/** Runs every rule against the processor `options.factory` builds. */
-export async function checkProcessorContract(
-  options: ContractKitOptions,
-): Promise<ContractResult[]> {
-  const reports: { wixTransactionId: string; outcome: LaterOutcome }[] = [];
+/** What every rule works with: the processor under test and how to pay with it. */
+interface KitRun {
+  options: ContractKitOptions;
+  plugin: ProcessorPlugin;
+  /** Later outcomes the processor reported through the port. */
+  reports: { wixTransactionId: string; outcome: LaterOutcome }[];
+  credentials: Record<string, string>;
+  /** A fresh idempotency key for `what`. */
+  id(what: string): string;
+  pay(key: string, card: string, call?: ProcessorCall): Promise<PaymentOutcome>;
+}
+
+/** Builds the processor with a port that records what it reports. */
+function startRun(options: ContractKitOptions): KitRun {
+  const reports: KitRun["reports"] = [];
   const port: PaymentsPort = {
     reportOutcome(wixTransactionId, outcome) {
       reports.push({ wixTransactionId, outcome });
@@ -106,121 +116,127 @@ export async function checkProcessorContract(
     logger: quiet,
     publicBaseUrl: () => "http://localhost",
   }));
-  const p = plugin.processor;
   const credentials = options.merchantCredentials ?? { apiKey: "kit-key" };
-  const id = (what: string) => `kit-${what}-${crypto.randomUUID().slice(0, 8)}`;
-  const pay = (key: string, card: string, call = live()) =>
-    p.createPayment(kitPaymentInput(key, card, credentials), call);
-  return [
-    await rule("an approval carries a pluginTransactionId and meets the contract", async () => {
-      const outcome = await pay(id("approve"), options.cards.approve);
-      expect(outcome.kind === "approved", `answered ${outcome.kind}`);
-      expect(!paymentOutcomeProblem(outcome), paymentOutcomeProblem(outcome) ?? "");
-      return `approved ${outcome.pluginTransactionId}`;
-    }),
-    await rule(
-      "the same idempotency key gets the first answer, never a second charge",
-      async () => {
-        const key = id("replay");
-        const [first, again] = [
-          await pay(key, options.cards.approve),
-          await pay(key, options.cards.approve),
-        ];
-        expect(JSON.stringify(first) === JSON.stringify(again), "a retry got a different answer");
-        return `two calls, one answer (${first.pluginTransactionId})`;
-      },
-    ),
-    await rule("a decline carries a payment decline code", async () => {
-      const outcome = await pay(id("decline"), options.cards.decline);
-      expect(outcome.kind === "declined", `answered ${outcome.kind}`);
-      const code = (outcome as { reasonCode: number }).reasonCode;
-      expect(isPaymentDeclineCode(code), `reasonCode ${code} is not a payment decline code`);
-      return `declined ${code}`;
-    }),
-    await rule("an aborted call leaves nothing half-done", async () => {
-      const key = id("aborted");
-      const aborted = new AbortController();
-      aborted.abort(new DOMException("past the deadline", "TimeoutError"));
-      let threw = false;
-      await pay(key, options.cards.decline, { signal: aborted.signal, deadline: Date.now() }).catch(
-        () => threw = true,
-      );
-      expect(threw, "a call with an aborted signal answered");
-      const after = await pay(key, options.cards.approve);
-      expect(
-        after.kind === "approved",
-        `the retry after the abort answered ${after.kind}: the aborted call left its decision behind`,
-      );
-      return "aborted call threw; the retry decided afresh";
-    }),
-    await rule("refund, capture and void answer succeeded or a decline, once per key", async () => {
-      const paid = await pay(id("operations"), options.cards.approve);
-      const tx = paid.pluginTransactionId ?? "";
-      const refundInput = {
-        pluginRefundId: id("refund"),
-        wixTransactionId: "kit",
-        pluginTransactionId: tx,
-        amount: 100,
-        currency: "USD",
-        merchantCredentials: credentials,
-      };
-      const refunds = [await p.refund(refundInput, live()), await p.refund(refundInput, live())];
-      const captureInput = {
-        wixTransactionId: id("capture"),
-        pluginTransactionId: tx,
-        amount: 1000,
-        currency: "USD",
-        merchantCredentials: credentials,
-      };
-      const captures = [
-        await p.capture(captureInput, live()),
-        await p.capture(captureInput, live()),
-      ];
-      for (const outcome of [...refunds, ...captures]) {
-        const problem = operationOutcomeProblem(() => true)(outcome);
-        expect(
-          !problem && ["succeeded", "declined"].includes(outcome.kind),
-          `answered ${JSON.stringify(outcome)}`,
-        );
-      }
-      expect(
-        JSON.stringify(refunds[0]) === JSON.stringify(refunds[1]),
-        "a refund retry got a different answer",
-      );
-      expect(
-        JSON.stringify(captures[0]) === JSON.stringify(captures[1]),
-        "a capture retry got a different answer",
-      );
-      return `refund ${refunds[0].kind}, capture ${captures[0].kind}`;
-    }),
-    await pendingRule(options, pay, plugin.sweep, reports, id("pending")),
-  ];
+  return {
+    options,
+    plugin,
+    reports,
+    credentials,
+    id: (what) => `kit-${what}-${crypto.randomUUID().slice(0, 8)}`,
+    pay: (key, card, call = live()) =>
+      plugin.processor.createPayment(kitPaymentInput(key, card, credentials), call),
+  };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+async function approves(run: KitRun): Promise<string> {
+  const outcome = await run.pay(run.id("approve"), run.options.cards.approve);
+  expect(outcome.kind === "approved", `answered ${outcome.kind}`);
+  expect(!paymentOutcomeProblem(outcome), paymentOutcomeProblem(outcome) ?? "");
+  return `approved ${outcome.pluginTransactionId}`;
+}
+
+async function answersRetriesTheSame(run: KitRun): Promise<string> {
+  const key = run.id("replay");
+  const first = await run.pay(key, run.options.cards.approve);
+  const again = await run.pay(key, run.options.cards.approve);
+  expect(same(first, again), "a retry got a different answer");
+  return `two calls, one answer (${first.pluginTransactionId})`;
+}
+
+async function declinesWithADeclineCode(run: KitRun): Promise<string> {
+  const outcome = await run.pay(run.id("decline"), run.options.cards.decline);
+  expect(outcome.kind === "declined", `answered ${outcome.kind}`);
+  const code = (outcome as { reasonCode: number }).reasonCode;
+  expect(isPaymentDeclineCode(code), `reasonCode ${code} is not a payment decline code`);
+  return `declined ${code}`;
+}
+
+async function leavesNothingWhenAborted(run: KitRun): Promise<string> {
+  const key = run.id("aborted");
+  const aborted = new AbortController();
+  aborted.abort(new DOMException("past the deadline", "TimeoutError"));
+  let threw = false;
+  await run.pay(key, run.options.cards.decline, { signal: aborted.signal, deadline: Date.now() })
+    .catch(() => threw = true);
+  expect(threw, "a call with an aborted signal answered");
+  const after = await run.pay(key, run.options.cards.approve);
+  expect(
+    after.kind === "approved",
+    `the retry after the abort answered ${after.kind}: the aborted call left its decision behind`,
+  );
+  return "aborted call threw; the retry decided afresh";
+}
+
+async function operationsAnswerOncePerKey(run: KitRun): Promise<string> {
+  const p = run.plugin.processor;
+  const paid = await run.pay(run.id("operations"), run.options.cards.approve);
+  const common = {
+    pluginTransactionId: paid.pluginTransactionId ?? "",
+    currency: "USD",
+    merchantCredentials: run.credentials,
+  };
+  const refundInput = {
+    ...common,
+    pluginRefundId: run.id("refund"),
+    wixTransactionId: "kit",
+    amount: 100,
+  };
+  const captureInput = { ...common, wixTransactionId: run.id("capture"), amount: 1000 };
+  const refunds = [await p.refund(refundInput, live()), await p.refund(refundInput, live())];
+  const captures = [await p.capture(captureInput, live()), await p.capture(captureInput, live())];
+  for (const outcome of [...refunds, ...captures]) {
+    const problem = operationOutcomeProblem(() => true)(outcome);
+    expect(
+      !problem && ["succeeded", "declined"].includes(outcome.kind),
+      `answered ${JSON.stringify(outcome)}`,
+    );
+  }
+  expect(same(refunds[0], refunds[1]), "a refund retry got a different answer");
+  expect(same(captures[0], captures[1]), "a capture retry got a different answer");
+  return `refund ${refunds[0].kind}, capture ${captures[0].kind}`;
+}
+
+/** The rules every processor meets, in the order they run. */
+const RULES: [string, (run: KitRun) => Promise<string>][] = [
+  ["an approval carries a pluginTransactionId and meets the contract", approves],
+  ["the same idempotency key gets the first answer, never a second charge", answersRetriesTheSame],
+  ["a decline carries a payment decline code", declinesWithADeclineCode],
+  ["an aborted call leaves nothing half-done", leavesNothingWhenAborted],
+  [
+    "refund, capture and void answer succeeded or a decline, once per key",
+    operationsAnswerOncePerKey,
+  ],
+];
+
+/** Runs every rule against the processor `options.factory` builds. */
+export async function checkProcessorContract(
+  options: ContractKitOptions,
+): Promise<ContractResult[]> {
+  const run = startRun(options);
+  const results: ContractResult[] = [];
+  for (const [name, check] of RULES) results.push(await rule(name, () => check(run)));
+  results.push(await pendingRule(run));
+  return results;
 }
 
 /** A pending card's later outcome arrives through the outcome port when its time comes. */
-async function pendingRule(
-  options: ContractKitOptions,
-  pay: (key: string, card: string) => Promise<PaymentOutcome>,
-  sweep: ((now: number) => Promise<void>) | undefined,
-  reports: { wixTransactionId: string; outcome: LaterOutcome }[],
-  key: string,
-): Promise<ContractResult> {
+async function pendingRule(run: KitRun): Promise<ContractResult> {
   const name = "a pending payment resolves through the outcome port";
+  const { options, plugin, reports } = run;
   if (!options.cards.pending) {
     return { rule: name, passed: true, skipped: true, detail: "no pending card given" };
   }
-  if (!sweep) {
-    return {
-      rule: name,
-      passed: true,
-      skipped: true,
-      detail: "the processor has no sweep (it reports through the PSP API)",
-    };
+  if (!plugin.sweep) {
+    const detail = "the processor has no sweep (it reports through the PSP API)";
+    return { rule: name, passed: true, skipped: true, detail };
   }
   return await rule(name, async () => {
-    const outcome = await pay(key, options.cards.pending!);
+    const key = run.id("pending");
+    const outcome = await run.pay(key, options.cards.pending!);
     expect(outcome.kind === "pending", `answered ${outcome.kind}`);
-    await sweep(Date.now() + (options.pendingDelayMs ?? 60_000) + 1);
+    await plugin.sweep!(Date.now() + (options.pendingDelayMs ?? 60_000) + 1);
     const report = reports.find((r) => r.wixTransactionId === key);
     expect(report !== undefined, "no later outcome was reported after its delay");
     return `pending, then ${report!.outcome.kind}`;
