@@ -13,7 +13,7 @@ import {
 import { getTransaction } from "../core/payments/mod.ts";
 import type { TransactionRecord } from "../core/payments/mod.ts";
 import { cardPayment, kvDump, startTestService, uniqueId } from "./helpers.ts";
-import type { TestService } from "./helpers.ts";
+import type { Answer, TestService } from "./helpers.ts";
 
 const CREATE = "/v1/create-transaction";
 const REFUND = "/v1/refund-transaction";
@@ -167,13 +167,30 @@ Deno.test("connect: approves with a stable accountId and echoes credentials plus
   });
 });
 
-Deno.test("connect: declines 2002 without an apiKey and 2009 for an unsupported currency", async () => {
+Deno.test("connect: any credential names connect; 2002 when every value is empty; 2009 for an unsupported currency", async () => {
   await withService(async (t) => {
-    const noKey = await t.call(CONNECT, { credentials: { clientId: "x" }, wixMerchantId: "m" });
-    assert.equal(noKey.status, 200);
-    assert.equal(noKey.body.reasonCode, ReasonCode.MERCHANT_ACCOUNT_INVALID);
+    const wixNames = await t.call(CONNECT, {
+      credentials: { client_id: "x", client_secret: "y" },
+      wixMerchantId: "m",
+    });
+    assert.equal(wixNames.body.reasonCode, undefined, JSON.stringify(wixNames.body));
+    const again = await t.call(CONNECT, {
+      credentials: { client_secret: "y", client_id: "x" },
+      wixMerchantId: "m",
+    });
+    assert.equal(again.body.accountId, wixNames.body.accountId, "stable per site and credentials");
+    const other = await t.call(CONNECT, { credentials: { client_id: "z" }, wixMerchantId: "m" });
+    assert.notEqual(other.body.accountId, wixNames.body.accountId);
+    const none = await t.call(CONNECT, { credentials: {}, wixMerchantId: "m" });
+    assert.equal(none.status, 200);
+    assert.equal(none.body.reasonCode, ReasonCode.MERCHANT_ACCOUNT_INVALID);
     const emptyKey = await t.call(CONNECT, { credentials: { apiKey: "  " }, wixMerchantId: "m" });
     assert.equal(emptyKey.body.reasonCode, 2002);
+    const onlySettings = await t.call(CONNECT, {
+      credentials: { paymentMethods: "creditCard" },
+      wixMerchantId: "m",
+    });
+    assert.equal(onlySettings.body.reasonCode, 2002, "sandbox settings alone are not an account");
     const currency = await t.call(CONNECT, {
       credentials: { apiKey: "k" },
       wixMerchantId: "m",
@@ -835,6 +852,41 @@ Deno.test("persistence: after a restart on the same KV file a repeat gets the st
 
 // --- the spec's request examples -----------------------------------------------------------
 
+interface FixtureStep {
+  name: string;
+  expect: {
+    reasonCode: number | null;
+    keys?: string[];
+    absent?: string[];
+    cardDetails?: unknown;
+    credentials?: Record<string, string>;
+  };
+}
+
+/** Asserts one replayed example got the answer its fixture expects. */
+function assertFixtureAnswer(step: FixtureStep, answer: Answer) {
+  assert.equal(answer.status, 200, step.name);
+  assert.equal(
+    answer.body.reasonCode ?? null,
+    step.expect.reasonCode,
+    `${step.name}: ${JSON.stringify(answer.body)}`,
+  );
+  for (const key of step.expect.keys ?? []) {
+    assert.ok(key in answer.body, `${step.name}: has ${key}`);
+  }
+  for (const key of step.expect.absent ?? []) {
+    assert.ok(!(key in answer.body), `${step.name}: lacks ${key}`);
+  }
+  if (step.expect.cardDetails) {
+    assert.deepEqual(answer.body.cardDetails, step.expect.cardDetails);
+  }
+  if (step.expect.credentials) {
+    for (const [k, v] of Object.entries(step.expect.credentials)) {
+      assert.equal((answer.body.credentials as Record<string, string>)[k], v);
+    }
+  }
+}
+
 Deno.test("spec fixtures: the request examples of §2 and §6 replay with the expected answers", async () => {
   const fixtures = JSON.parse(
     await Deno.readTextFile(new URL("./fixtures/spec_requests.json", import.meta.url)),
@@ -849,29 +901,27 @@ Deno.test("spec fixtures: the request examples of §2 and §6 replay with the ex
         ),
       );
       const answer = await t.call(`/v1/${step.endpoint}`, body);
-      assert.equal(answer.status, 200, step.name);
-      assert.equal(
-        answer.body.reasonCode ?? null,
-        step.expect.reasonCode,
-        `${step.name}: ${JSON.stringify(answer.body)}`,
-      );
-      for (const key of step.expect.keys ?? []) {
-        assert.ok(key in answer.body, `${step.name}: has ${key}`);
-      }
-      for (const key of step.expect.absent ?? []) {
-        assert.ok(!(key in answer.body), `${step.name}: lacks ${key}`);
-      }
-      if (step.expect.cardDetails) {
-        assert.deepEqual(answer.body.cardDetails, step.expect.cardDetails);
-      }
-      if (step.expect.credentials) {
-        for (const [k, v] of Object.entries(step.expect.credentials)) {
-          assert.equal((answer.body.credentials as Record<string, string>)[k], v);
-        }
-      }
+      assertFixtureAnswer(step, answer);
       if (answer.body.pluginTransactionId) {
         pluginIds.set(body.wixTransactionId, answer.body.pluginTransactionId as string);
       }
     }
   });
+});
+
+Deno.test("Wix's published examples: each replays unchanged against a fresh sandbox with the documented answer", async () => {
+  const fixtures = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/wix_published_examples.json", import.meta.url)),
+  );
+  assert.ok(fixtures.examples.length >= 4);
+  for (const example of fixtures.examples) {
+    await withService(async (t) => {
+      const answer = await t.call(`/v1/${example.endpoint}`, example.body);
+      assertFixtureAnswer(example, answer);
+      if (example.endpoint === "create-transaction") {
+        const tx = await stored(t, example.body.wixTransactionId);
+        assert.equal(tx.card, undefined, "no card details are made up from a placeholder");
+      }
+    });
+  }
 });

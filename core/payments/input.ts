@@ -5,7 +5,7 @@
  */
 
 import { sha256Hex } from "../common/mod.ts";
-import { cardDetailsOfPan } from "../processor/mod.ts";
+import { cardDetailsOfPan, isCardNumber } from "../processor/mod.ts";
 import type { CardDetails, PaymentInput } from "../processor/mod.ts";
 import { CARD_METHOD_ID, GOOGLE_PAY_METHOD_ID } from "../wix/mod.ts";
 import type { CreateTransactionRequest, PaymentMethodInput } from "../wix/mod.ts";
@@ -63,7 +63,7 @@ function paymentTypeOf(request: CreateTransactionRequest): TransactionRecord["pa
 /** The BIN and last four of the request's card or wallet PAN, if any. */
 export function cardDetailsOf(request: CreateTransactionRequest): CardDetails | undefined {
   const pan = request.paymentMethodData?.card?.number ?? request.paymentMethodData?.googlePay?.pan;
-  return pan ? cardDetailsOfPan(pan) : undefined;
+  return pan && isCardNumber(pan) ? cardDetailsOfPan(pan) : undefined;
 }
 
 /**

@@ -36,6 +36,11 @@ export function cardDetailsOfPan(pan: string): CardDetails {
   return { bin: pan.slice(0, 6), lastFour: pan.slice(-4) };
 }
 
+/** True when `pan` looks like a card number (12 to 19 digits), not an opaque wallet value. */
+export function isCardNumber(pan: string): boolean {
+  return /^\d{12,19}$/.test(pan);
+}
+
 /** Stored-credential references returned when Wix asks to set up recurring payments. */
 export type CredentialsOnFile =
   | { cardReference: { networkTransactionId: string; dsTransactionId?: string } }

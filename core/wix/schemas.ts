@@ -67,7 +67,9 @@ const card = z.object({
 });
 
 const googlePay = z.object({
-  pan: digits(12, 19),
+  // The contract's type is `string`: a card number, or an opaque device value such as the
+  // placeholder of Wix's published examples. Card rules apply only to 12-19 digits.
+  pan: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"),
   expirationYear: integer(0, 9999),
   expirationMonth: integer(1, 12),
   authenticationMethod: z.enum(
@@ -207,7 +209,11 @@ function checkPaymentMethod(
       MISSING,
     );
   }
-  if (request.offSession && !data.reference && !data.card?.networkTransactionId) {
+  // Wix's published Google Pay examples set offSession with fresh wallet data: that data is
+  // what gets charged, so only a card charge must name its stored credential.
+  if (
+    request.offSession && !data.reference && !data.card?.networkTransactionId && !data.googlePay
+  ) {
     issue(
       ["paymentMethodData"],
       "must name the stored credential of an offSession charge (reference.token or card.networkTransactionId)",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cardDetailsOfPan } from "../../processor/mod.ts";
+import { cardDetailsOfPan, isCardNumber } from "../../processor/mod.ts";
 import type { CardDetails, Decline, PaymentInput, PaymentOutcome } from "../../processor/mod.ts";
 import type { ScopedAtomic, ScopedKv } from "../../store/mod.ts";
 import type { LaterOutcome } from "../../processor/mod.ts";
@@ -148,6 +148,7 @@ async function decideCard(d: Decision): Promise<PaymentOutcome> {
   const { input } = d;
   const { method } = input;
   const card = cardOf(input);
+  if (!isCardNumber(card.pan)) return decideOpaqueWallet(d);
   const details = cardDetailsOfPan(card.pan);
   if (method.type === "card" && method.networkTransactionId !== undefined) {
     const stored = await findStoredCredential(
@@ -175,6 +176,19 @@ async function decideCard(d: Decision): Promise<PaymentOutcome> {
   if (!luhnValid(card.pan)) return declined(d, reason("INVALID_CARD_NUMBER"));
   if (threeDSecure) return redirect(d, "threeDSecure", shownCard(input, details), approval());
   return { kind: "approved", pluginTransactionId: d.pluginTransactionId, ...approval() };
+}
+
+/**
+ * A Google Pay `pan` that is not a card number (Wix's published examples send the placeholder
+ * `11111111-1111-1111-1111-111111111111` with a past expiry): the sandbox cannot see the card
+ * behind it, so no test-card, Luhn or expiry rule applies and no card details are reported. It
+ * is approved, through 3-D Secure only when `scaRequested` asks for it.
+ */
+function decideOpaqueWallet(d: Decision): PaymentOutcome {
+  if (needsThreeDSecure(d.input, "" /* no test card behind an opaque value */)) {
+    return redirect(d, "threeDSecure", "Google Pay", {});
+  }
+  return { kind: "approved", pluginTransactionId: d.pluginTransactionId };
 }
 
 /** How the checkout page names the card being authenticated. */

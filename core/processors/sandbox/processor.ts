@@ -24,7 +24,7 @@ import { reason } from "../../wix/mod.ts";
 import { decidePayment } from "./decide.ts";
 import { findCheckout, once } from "./ledger.ts";
 import type { SandboxCheckout } from "./ledger.ts";
-import { SANDBOX_DECLINED_REFUND_AMOUNT, settingsProblem } from "./rules.ts";
+import { accountCredentials, SANDBOX_DECLINED_REFUND_AMOUNT, settingsProblem } from "./rules.ts";
 
 /** What the sandbox needs. */
 export interface SandboxOptions {
@@ -43,11 +43,16 @@ export type SandboxProcessor = PaymentProcessor & {
   findCheckout(checkoutId: string): Promise<SandboxCheckout | null>;
 };
 
-/** Connects any account with an `apiKey`, under an id stable per site and key. */
+/**
+ * Connects any account whose credentials hold a non-empty value, whatever their names, under an
+ * id stable per site and credentials.
+ */
 async function connectSandboxAccount(input: ConnectAccountInput): Promise<ConnectOutcome> {
   const problem = settingsProblem(input.credentials);
   if (problem) return { kind: "declined", ...reason("MERCHANT_ACCOUNT_INVALID", problem) };
-  const digest = await sha256Hex(`${input.wixMerchantId}\n${input.credentials.apiKey}`);
+  const digest = await sha256Hex(
+    JSON.stringify([input.wixMerchantId, accountCredentials(input.credentials)]),
+  );
   const accountId = `sbx_acct_${digest.slice(0, 24)}`;
   return {
     kind: "connected",

@@ -120,10 +120,27 @@ export function unknownCredential(what: string): Decline {
   );
 }
 
+/** Keys the sandbox itself adds or reads as settings: not part of the merchant's identity. */
+const NOT_IDENTITY = new Set<string>([
+  ...Object.values(SANDBOX_SETTINGS),
+  "sandboxAccountId",
+  "accountName",
+]);
+
+/**
+ * The credentials that identify the merchant's account, sorted by name: whatever names they
+ * have (`apiKey`, Wix's documented `client_id`/`client_secret`, ...), minus sandbox settings.
+ */
+export function accountCredentials(credentials: Record<string, string>): [string, string][] {
+  return Object.entries(credentials)
+    .filter(([name]) => !NOT_IDENTITY.has(name))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** What is wrong with a merchant's sandbox credentials and settings, if anything. */
 export function settingsProblem(credentials: Record<string, string>): string | undefined {
-  if (!credentials.apiKey || credentials.apiKey.trim() === "") {
-    return "credentials.apiKey is required";
+  if (accountCredentials(credentials).every(([, value]) => value.trim() === "")) {
+    return "credentials must hold at least one non-empty value (any names: Wix sends what the PSP asks merchants for)";
   }
   const kind = credentials[SANDBOX_SETTINGS.storedCredentials];
   if (kind !== undefined && !(STORED_CREDENTIAL_KINDS as readonly string[]).includes(kind)) {
