@@ -20,15 +20,14 @@ import {
 } from "./cli/args.ts";
 import { outcome, refund, tx, webhooks } from "./cli/backoffice.ts";
 import { cardNumber, createTransactionBody } from "./cli/bodies.ts";
-import { DEFAULT_SPI_PATHS, formatResults, runConformance } from "./cli/conformance.ts";
-import type { SpiPaths } from "./cli/conformance.ts";
+import { checkCommand } from "./cli/check.ts";
 import { runDemo } from "./cli/demo.ts";
 import { startReferenceBackendFor } from "./cli/reference_backend.ts";
 import { describeEvent, startFakeWix } from "./cli/fake_wix.ts";
 import { HELP } from "./cli/help.ts";
 import { runTrigger, SCENARIOS } from "./cli/trigger.ts";
 import { signWixRequest } from "./cli/wix_signer.ts";
-import { parseDuration, VERSION } from "./core/common/mod.ts";
+import { VERSION } from "./core/common/mod.ts";
 import { generateRs256KeyPair } from "./core/wix/mod.ts";
 import { startService } from "./main.ts";
 
@@ -246,58 +245,6 @@ async function demo(args: string[]): Promise<number> {
   }
 }
 
-function parsePaths(text: string): SpiPaths {
-  const paths = { ...DEFAULT_SPI_PATHS };
-  for (const part of text.split(",")) {
-    const [name, path] = part.split("=").map((s) => s.trim());
-    if (!(name in paths) || !path?.startsWith("/")) {
-      throw new UsageError(
-        `--paths: "${part}" must be NAME=/path with NAME one of ${Object.keys(paths).join(", ")}`,
-      );
-    }
-    paths[name as keyof SpiPaths] = path;
-  }
-  return paths;
-}
-
-async function check(args: string[]): Promise<number> {
-  const { values } = parse("check", args, {
-    url: { type: "string" },
-    "private-key": { type: "string" },
-    "wix-port": { type: "string" },
-    "app-id": { type: "string" },
-    "app-secret": { type: "string" },
-    paths: { type: "string" },
-    "approve-card": { type: "string" },
-    "decline-card": { type: "string" },
-    "webhook-timeout": { type: "string" },
-  });
-  if (values.help) return help("check");
-  const url = required(values, "url");
-  if (!/^https?:\/\//.test(url)) throw new UsageError("--url must be an http(s) URL");
-  const privateKey = await loadPrivateKey(required(values, "private-key"));
-  const timeout = values["webhook-timeout"] === undefined
-    ? 20_000
-    : parseDuration(values["webhook-timeout"] as string);
-  if (timeout === undefined) {
-    throw new UsageError("--webhook-timeout must be a duration such as 20s");
-  }
-  const results = await runConformance({
-    url,
-    privateKey,
-    wixPort: integerOption(values, "wix-port", 8091, 1, 65535),
-    appId: (values["app-id"] as string | undefined) ?? "wix-check-app",
-    appSecret: (values["app-secret"] as string | undefined) ?? "wix-check-secret",
-    paths: values.paths === undefined ? undefined : parsePaths(values.paths as string),
-    approveCard: values["approve-card"] as string | undefined,
-    declineCard: values["decline-card"] as string | undefined,
-    webhookTimeoutMs: timeout,
-    progress: (line) => console.error(line),
-  });
-  console.log(formatResults(results));
-  return results.every((r) => r.passed) ? 0 : 1;
-}
-
 function help(command: string): number {
   console.log(HELP[command]);
   return 0;
@@ -317,7 +264,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   trigger,
   wix,
   demo,
-  check,
+  check: (args) => checkCommand(args, () => help("check")),
   tx: backOffice("tx", tx),
   outcome: backOffice("outcome", outcome),
   refund: backOffice("refund", refund),

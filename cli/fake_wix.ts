@@ -25,6 +25,18 @@ export interface ReceivedAttempt {
   at: number;
   status: number;
   note?: string;
+  /** The event's transaction, when the body could be read. */
+  wixTransactionId?: string;
+}
+
+/** A request the fake refused because it broke the contract or had bad client credentials. */
+export interface Refusal {
+  at: number;
+  endpoint: "token" | "event";
+  status: number;
+  /** Why, e.g. "missing or malformed User-Agent (must be {PSP}/{version})". */
+  reason: string;
+  wixTransactionId?: string;
 }
 
 /** Options of the fake. */
@@ -48,6 +60,8 @@ export interface FakeWix {
   appSecret: string;
   events: ReceivedEvent[];
   attempts: ReceivedAttempt[];
+  /** Requests refused for a contract violation or bad client credentials, with the reason. */
+  refusals: Refusal[];
   /** Tokens issued by the OAuth endpoint. */
   tokensIssued: number;
   /** Contract violations seen in requests (each also answered with a 4xx). */
@@ -59,6 +73,8 @@ export interface FakeWix {
   /** Answers every request (token and events) with 503 until {@link up}. */
   down(): void;
   up(): void;
+  /** Fails the next `count` Submit Events of one transaction with `status` (then accepts). */
+  failNextFor(wixTransactionId: string, count: number, status?: number): void;
   /** Delays Submit Event answers by `ms` (0 to stop). */
   setDelay(ms: number): void;
   /** Closes connections without an answer, while on. */
@@ -148,6 +164,26 @@ export function checkEventBody(body: unknown): string[] {
   return problems;
 }
 
+// deno-lint-ignore no-explicit-any
+function parseJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The transaction an event body is about, if it names one. */
+function transactionIdOf(body: unknown): string | undefined {
+  const event = (body as { event?: Record<string, { wixTransactionId?: unknown }> })?.event;
+  if (!event || typeof event !== "object") return undefined;
+  for (const kind of KINDS) {
+    const id = event[kind]?.wixTransactionId;
+    if (typeof id === "string") return id;
+  }
+  return undefined;
+}
+
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
     status,
@@ -168,12 +204,14 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
   let isDown = false;
   let delayMs = 0;
   let drop = false;
+  const failuresFor = new Map<string, { count: number; status: number }>();
 
   const wix: Omit<FakeWix, "url" | "port" | "close"> = {
     appId,
     appSecret,
     events: [],
     attempts: [],
+    refusals: [],
     tokensIssued: 0,
     violations: [],
     maxInFlight: 0,
@@ -181,6 +219,9 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
       failureRate = rate;
       failureStatuses = statuses;
       retryAfter = retryAfterSeconds;
+    },
+    failNextFor(id, count, status = 500) {
+      failuresFor.set(id, { count, status });
     },
     down: () => void (isDown = true),
     up: () => void (isDown = false),
@@ -194,6 +235,7 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
 
   const violation = (status: number, message: string) => {
     wix.violations.push(message);
+    wix.refusals.push({ at: Date.now(), endpoint: "token", status, reason: message });
     return json(status, { message });
   };
 
@@ -206,6 +248,8 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
       );
     }
     if (body.client_id !== appId || body.client_secret !== appSecret) {
+      const reason = `bad client credentials (client_id ${JSON.stringify(body.client_id)})`;
+      wix.refusals.push({ at: Date.now(), endpoint: "token", status: 401, reason });
       return json(401, { message: "bad client credentials" });
     }
     const token = `tok_${crypto.randomUUID()}`;
@@ -227,53 +271,42 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
 
   async function answerSubmitEvent(request: Request): Promise<Response> {
     const at = Date.now();
+    const text = await request.text();
+    const body = parseJson(text);
+    const wixTransactionId = transactionIdOf(body);
     const answer = (status: number, note?: string, headers: Record<string, string> = {}) => {
-      wix.attempts.push({ at, status, note });
+      wix.attempts.push({ at, status, note, wixTransactionId });
       return json(status, status === 200 ? {} : { message: note }, headers);
+    };
+    const refuse = (status: number, reason: string, isViolation = true) => {
+      if (isViolation) wix.violations.push(reason);
+      wix.refusals.push({ at, endpoint: "event", status, reason, wixTransactionId });
+      return answer(status, reason);
     };
     const token = request.headers.get("authorization") ?? "";
     if (token.startsWith("Bearer ")) {
-      wix.violations.push("Authorization must be the bare token, without Bearer");
-      return answer(401, "Bearer prefix");
+      return refuse(401, "Authorization must be the bare token, without Bearer");
     }
-    if (!issued.has(token)) return answer(401, "unknown token");
+    if (!issued.has(token)) return refuse(401, "unknown access token", false);
     if (used.has(token)) {
-      wix.violations.push("an access token was reused; fetch a fresh one for every webhook");
-      return answer(401, "token reused");
+      return refuse(401, "an access token was reused; fetch a fresh one for every webhook");
     }
     used.add(token);
     const userAgent = request.headers.get("user-agent") ?? "";
     if (!/^[^\s/]+\/\S+$/.test(userAgent)) {
-      wix.violations.push(`User-Agent must be {PSP}/{version}, got ${JSON.stringify(userAgent)}`);
-      return answer(400, "bad user agent");
+      return refuse(400, `User-Agent must be {PSP}/{version}, got ${JSON.stringify(userAgent)}`);
     }
     if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) {
-      wix.violations.push("Content-Type must be application/json");
-      return answer(400, "bad content type");
+      return refuse(400, "Content-Type must be application/json");
     }
-    const body = await request.json().catch(() => undefined);
     const problems = checkEventBody(body);
     if (problems.length > 0) {
       wix.violations.push(...problems);
-      return answer(400, problems.join("; "));
+      return refuse(400, problems.join("; "), false);
     }
-    if (delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delayMs);
-        closing.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-    }
-    if (failureRate > 0 && random() < failureRate) {
-      const status = failureStatuses[Math.floor(random() * failureStatuses.length)];
-      const headers: Record<string, string> =
-        retryAfter !== undefined && (status === 429 || status === 503)
-          ? { "retry-after": String(retryAfter) }
-          : {};
-      return answer(status, "injected failure", headers);
-    }
+    if (delayMs > 0) await pause(delayMs);
+    const injected = injectedFailure(wixTransactionId);
+    if (injected) return answer(injected.status, "injected failure", injected.headers);
     const kind = KINDS.find((k) => k in body.event)!;
     const payload = body.event[kind];
     const event: ReceivedEvent = {
@@ -287,6 +320,32 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     wix.events.push(event);
     options.onEvent?.(event);
     return answer(200);
+  }
+
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      closing.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  /** The failure to answer instead of accepting, if one is due: per transaction, then by rate. */
+  function injectedFailure(wixTransactionId: string | undefined) {
+    const planned = wixTransactionId === undefined ? undefined : failuresFor.get(wixTransactionId);
+    if (planned && planned.count > 0) {
+      planned.count--;
+      return { status: planned.status, headers: {} };
+    }
+    if (!(failureRate > 0 && random() < failureRate)) return undefined;
+    const status = failureStatuses[Math.floor(random() * failureStatuses.length)];
+    const headers: Record<string, string> =
+      retryAfter !== undefined && (status === 429 || status === 503)
+        ? { "retry-after": String(retryAfter) }
+        : {};
+    return { status, headers };
   }
 
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
@@ -366,6 +425,29 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
       await server.shutdown();
     },
   });
+}
+
+/**
+ * What the fake refused, grouped by reason, e.g. `3 Submit Events refused: User-Agent must be
+ * {PSP}/{version}, got ""`; only those of one transaction when `wixTransactionId` is given.
+ * Empty when nothing was refused.
+ */
+export function describeRefusals(
+  wix: Pick<FakeWix, "refusals">,
+  wixTransactionId?: string,
+): string {
+  const refusals = wix.refusals.filter((r) =>
+    wixTransactionId === undefined || r.wixTransactionId === wixTransactionId ||
+    r.endpoint === "token"
+  );
+  const byReason = new Map<string, number>();
+  for (const r of refusals) {
+    const key = `${
+      r.endpoint === "token" ? "token requests" : "Submit Events"
+    } refused: ${r.reason}`;
+    byReason.set(key, (byReason.get(key) ?? 0) + 1);
+  }
+  return [...byReason].map(([reason, n]) => `${n} ${reason}`).join("; ");
 }
 
 /** One readable line for an event, e.g. `transaction tx-1 approved pluginTransactionId=sbx_1`. */

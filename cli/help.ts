@@ -94,23 +94,42 @@ Exit code 0 when every step passes.
 
   --processor http    run it with the http processor against the reference backend
                       (examples/http-backend/server.mjs, started with node) instead of the sandbox`,
-  check: `Usage: ${R} check --url URL --private-key PEM [options]
+  check: `Usage: ${R} check --url URL [--private-key PEM] [options]
 
 Conformance run against any server implementing the Wix PSP SPI. It signs requests with PEM
-(the server must trust its public key) and receives the server's webhooks on a fake Wix at
---wix-port (start the server with WIX_API_BASE_URL=http://127.0.0.1:<port> and the app id and
-secret below). Prints a table of rule, result and evidence; exit code 0 only if all pass.
+(default: the local server's development key; the server must trust its public key) and
+receives the server's webhooks on a fake Wix at --wix-port (start the server with
+WIX_API_BASE_URL=http://127.0.0.1:<port> and the app id and secret below). Each rule makes its
+own payments and says SKIP with the reason when its precondition cannot be met. Prints rule,
+result (PASS, FAIL, SKIP) and evidence; exit code 0 only if no rule fails.
 
-  --url URL              the server under test
-  --private-key PEM      the key Wix signs with
-  --wix-port N           port of the fake Wix (default: 8091)
-  --app-id ID            WIX_APP_ID the server uses (default: wix-check-app)
-  --app-secret S         WIX_APP_SECRET the server uses (default: wix-check-secret)
-  --paths LIST           endpoint paths if not this project's, e.g.
-                         connect=/connect,create=/payment,refund=/refund
-  --approve-card N       a card the server approves (default: 4111111111111111)
-  --decline-card N       a card the server declines (default: 4000000000000002)
-  --webhook-timeout D    how long to wait for webhooks (default: 20s)`,
+  --url URL                  the server under test
+  --private-key PEM          the key Wix signs with
+  --wix-port N               port of the fake Wix (default: 8091)
+  --app-id ID                WIX_APP_ID the server uses (default: wix-check-app)
+  --app-secret S             WIX_APP_SECRET the server uses (default: wix-check-secret)
+  --paths LIST               endpoint paths if not this project's, e.g.
+                             connect=/connect,create=/payment,refund=/refund
+  --scenario FILE            JSON with any of: currency, amount, connectCredentials,
+                             merchantCredentials, cards {approve, decline, pending, threeDSecure};
+                             the options below win over it
+  --currency C               order currency (default: USD)
+  --amount N                 order total in minor units (default: 1000)
+  --connect-credentials J    Connect Account credentials, JSON or a JSON file
+                             (default: {"apiKey":"check-key-<run>"})
+  --merchant-credentials J   merchantCredentials of payments and refunds (default: what
+                             Connect Account answered, as Wix sends them)
+  --approve-card N           a card approved at once (default: 4111111111111111)
+  --decline-card N           a card declined (default: 4000000000000002)
+  --pending-card N           a card held pending 5005, then made final; "" skips the rule
+                             (default: 4000000000005005)
+  --3ds-card N               a card answered with a 3-D Secure redirectUrl; "" skips the rule
+                             (default: 4000000000003220)
+  --failures N               Submit Events of one payment the fake Wix fails before accepting
+                             (default: 1)
+  --webhook-timeout D        how long to wait for each webhook (default: 20s)
+  --only IDS                 only these rule ids, comma-separated
+  --json                     print [{ "id", "result", "evidence" }] instead of the table`,
   tx: `Usage: PSP_API_KEY=... ${R} tx <wixTransactionId> [--url URL] [--json]
 
 Shows a transaction: status, amounts, refunds, captures and voids, and every webhook it owed

@@ -406,6 +406,12 @@ const server = createServer((request, response) => {
 server.listen(Number(args.port), "127.0.0.1", () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
 });
+// Stop taking requests, let those in flight finish (up to 3 s), and close idle keep-alive
+// connections at once: a client's pooled connection must not hold the process for minutes.
 for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 3000).unref();
+  });
 }
