@@ -15,7 +15,8 @@ import {
   openConfiguredKv,
 } from "./core/config/mod.ts";
 import type { Config } from "./core/config/mod.ts";
-import { createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
+import { countWebhookBacklog, createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
+import { recordWebhookBacklog } from "./core/telemetry/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
 import { createGates, createRequestHandler, serve } from "./core/http/mod.ts";
 import { createPayments } from "./core/payments/mod.ts";
@@ -160,6 +161,14 @@ function wireParts(
 /** One sweeper pass at a time: due webhooks, then due jobs. */
 function createSweeper(parts: Parts, clock: Clock, logger: Logger) {
   let running: Promise<void> | undefined;
+  let backlogCountedAt = -Infinity;
+  // The backlog gauges OpenTelemetry exports, counted every 5 s at most.
+  const countBacklog = async () => {
+    if (clock.now() - backlogCountedAt < 5_000) return;
+    backlogCountedAt = clock.now();
+    const backlog = await countWebhookBacklog(parts.kv);
+    recordWebhookBacklog(backlog.owed, backlog.dead);
+  };
   const sweep = (): Promise<void> => {
     running ??= (async () => {
       try {
@@ -171,6 +180,7 @@ function createSweeper(parts: Parts, clock: Clock, logger: Logger) {
           parts.payments.runJob,
           (job, error) => logger.error("job failed", { job: job.kind, error }),
         );
+        await countBacklog();
       } catch (error) {
         logger.error("sweep failed", { error });
       } finally {

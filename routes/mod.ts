@@ -7,6 +7,7 @@ import { captureTransactionRoute } from "./capture_transaction.ts";
 import { connectAccountRoute } from "./connect_account.ts";
 import { createTransactionRoute } from "./create_transaction.ts";
 import { healthzRoute, readyzRoute } from "./health.ts";
+import { metricsRoute } from "./metrics.ts";
 import { pspDeadWebhooksRoute } from "./psp_dead_webhooks.ts";
 import { pspOutcomeRoute } from "./psp_outcome.ts";
 import { pspRedeliverWebhookRoute } from "./psp_redeliver_webhook.ts";
@@ -19,6 +20,7 @@ import { voidTransactionRoute } from "./void_transaction.ts";
 export const routes: Route<AppDeps>[] = [
   healthzRoute,
   readyzRoute,
+  metricsRoute,
   connectAccountRoute,
   createTransactionRoute,
   refundTransactionRoute,

@@ -10,7 +10,8 @@ import type { AppDeps } from "./deps.ts";
 import { parseJsonBody } from "../core/common/mod.ts";
 import { jsonResponse } from "../core/http/mod.ts";
 import type { SpiBody } from "../core/payments/mod.ts";
-import type { Route } from "../core/http/mod.ts";
+import type { Route, RouteContext } from "../core/http/mod.ts";
+import { annotateSpan, recordSpiRequest, spiOutcomeOf } from "../core/telemetry/mod.ts";
 import { parseSpiRequest } from "../core/wix/mod.ts";
 
 /** Defines a `POST` SPI route behind the Wix signature gate. */
@@ -27,15 +28,35 @@ export function spiRoute<S extends z.ZodType>(
     gate: "wix",
     async handle(ctx, deps) {
       const json = parseJsonBody(ctx.body);
-      if (json && typeof json === "object") {
-        const { wixTransactionId, wixMerchantId } = json as Record<string, unknown>;
-        if (typeof wixTransactionId === "string") ctx.annotate({ wixTransactionId });
-        if (typeof wixMerchantId === "string") ctx.annotate({ wixMerchantId });
-      }
+      if (json && typeof json === "object") annotateIds(ctx, json as Record<string, unknown>);
       const parsed = parseSpiRequest(schema, json);
-      const body = parsed.ok ? await run(parsed.data, deps) : { ...parsed.error };
-      if (typeof body.reasonCode === "number") ctx.annotate({ reasonCode: body.reasonCode });
+      let body: SpiBody;
+      try {
+        body = parsed.ok ? await run(parsed.data, deps) : { ...parsed.error };
+      } catch (error) {
+        recordSpiRequest(name, "error", undefined, performance.now() - ctx.started);
+        throw error;
+      }
+      const reasonCode = typeof body.reasonCode === "number" ? body.reasonCode : undefined;
+      if (reasonCode !== undefined) {
+        ctx.annotate({ reasonCode });
+        annotateSpan({ "wix.reason_code": reasonCode });
+      }
+      recordSpiRequest(name, spiOutcomeOf(body), reasonCode, performance.now() - ctx.started);
       return jsonResponse(body);
     },
   };
+}
+
+/** Puts the request's Wix ids on its log line and its span. */
+function annotateIds(ctx: RouteContext, json: Record<string, unknown>): void {
+  const { wixTransactionId, wixMerchantId } = json;
+  if (typeof wixTransactionId === "string") {
+    ctx.annotate({ wixTransactionId });
+    annotateSpan({ "wix.transaction_id": wixTransactionId });
+  }
+  if (typeof wixMerchantId === "string") {
+    ctx.annotate({ wixMerchantId });
+    annotateSpan({ "wix.merchant_id": wixMerchantId });
+  }
 }

@@ -11,15 +11,24 @@ import { PROJECT_ROOT } from "./helpers.ts";
 /** Each part of `core/` and the parts it may import. */
 const ALLOWED: Record<string, string[]> = {
   "core/common": [],
+  "core/telemetry": [],
   "core/store": ["core/common"],
   "core/wix": ["core/common"],
   "core/processor": ["core/common", "core/wix", "core/store"],
-  "core/delivery": ["core/common", "core/store"],
-  "core/payments": ["core/common", "core/wix", "core/processor", "core/store", "core/delivery"],
+  "core/delivery": ["core/common", "core/store", "core/telemetry"],
+  "core/payments": [
+    "core/common",
+    "core/wix",
+    "core/processor",
+    "core/store",
+    "core/delivery",
+    "core/telemetry",
+  ],
   "core/processors/sandbox": ["core/common", "core/wix", "core/processor", "core/store"],
   "core/processors/http": ["core/common", "core/wix", "core/processor"],
   "core/psp_api": ["core/common", "core/wix", "core/payments", "core/delivery"],
-  "core/http": ["core/common", "core/wix"],
+  "core/console": ["core/common", "core/wix", "core/payments", "core/delivery", "core/psp_api"],
+  "core/http": ["core/common", "core/wix", "core/telemetry"],
   "core/config": ["core/common", "core/store", "core/wix"],
 };
 

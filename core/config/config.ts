@@ -33,6 +33,8 @@ export interface Config {
   wixApiBaseUrl: string;
   kvPath: string;
   pspApiKey?: string;
+  /** Bearer token `GET /metrics` requires; unset, the scrape is open. */
+  metricsToken?: string;
   /**
    * Where this server is reachable, without a trailing slash (used in redirect URLs); when
    * unset, `http://localhost:<listening port>`.
@@ -131,6 +133,11 @@ const VARIABLES = {
   PSP_API_KEY: {
     schema: z.string().min(16, "must be at least 16 characters").optional(),
     example: "<32 random characters, e.g. from `openssl rand -hex 16`>",
+    secret: true,
+  },
+  METRICS_TOKEN: {
+    schema: z.string().min(16, "must be at least 16 characters").optional(),
+    example: "<a random token for the Prometheus scraper; unset: /metrics is open>",
     secret: true,
   },
   PUBLIC_BASE_URL: { schema: url.optional(), example: "https://psp.example.com" },
@@ -268,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     // On Deno Deploy the app's provisioned database; a local file would vanish with the isolate.
     kvPath: p.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? DEPLOY_KV : "./data/psp.sqlite3"),
     pspApiKey: p.PSP_API_KEY,
+    metricsToken: p.METRICS_TOKEN,
     publicBaseUrl: p.PUBLIC_BASE_URL,
     pspName: p.PSP_NAME,
     pspVersion: p.PSP_VERSION,

@@ -25,6 +25,8 @@ export { planDelivery } from "./ordering.ts";
 export type { DeliveryPlan } from "./ordering.ts";
 export { firstAttemptDelay, nextDelay, parseRetryAfter } from "./retry_policy.ts";
 export { settleAttempt } from "./attempt.ts";
+export { countWebhookBacklog } from "./backlog.ts";
+export type { WebhookBacklog } from "./backlog.ts";
 export * from "./records.ts";
 
 /** What delivery needs from the configuration. */

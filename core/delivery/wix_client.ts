@@ -5,6 +5,7 @@
  * @module
  */
 
+import { inSpan } from "../telemetry/mod.ts";
 import { parseRetryAfter } from "./retry_policy.ts";
 import type { SubmitEventBody } from "./records.ts";
 
@@ -63,12 +64,17 @@ export function createWixClient(config: WixClientConfig): WixClient {
 
   async function submitEvent(body: SubmitEventBody, now: number): Promise<SendResult> {
     try {
-      const token = await fetchToken(now);
+      const token = await inSpan("wix.token", {}, () => fetchToken(now));
       if (!("token" in token)) return token;
-      const response = await post("/payments/v1/provider-platform-events", {
-        "authorization": token.token,
-        "user-agent": `${config.pspName}/${config.pspVersion}`,
-      }, body);
+      const response = await inSpan(
+        "wix.submit_event",
+        {},
+        () =>
+          post("/payments/v1/provider-platform-events", {
+            "authorization": token.token,
+            "user-agent": `${config.pspName}/${config.pspVersion}`,
+          }, body),
+      );
       await response.body?.cancel();
       if (response.status === 200) return { ok: true, status: 200 };
       return {

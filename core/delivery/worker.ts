@@ -7,6 +7,7 @@
  * @module
  */
 
+import { inSpan, recordWebhookAttempt } from "../telemetry/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { kvKeys } from "../store/mod.ts";
 import { leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
@@ -205,7 +206,11 @@ async function attempt(
   const record = preLeased ?? await leaseWebhook(options, id, force, owner);
   if (!record) return;
   const started = clock.now();
-  const result = await options.client.submitEvent(record.body, started);
+  const result = await inSpan("webhook.attempt", {
+    "wix.transaction_id": record.wixTransactionId,
+    "webhook.kind": record.kind,
+    "webhook.attempt": record.attemptCount + 1,
+  }, () => options.client.submitEvent(record.body, started));
   const finished = clock.now();
   const attemptLog: WebhookAttempt = {
     at: started,
@@ -219,6 +224,10 @@ async function attempt(
     return;
   }
   logAttempt(options.logger, settled, result, attemptLog);
+  recordWebhookAttempt(
+    settled.state === "delivered" ? "delivered" : settled.state === "dead" ? "dead" : "failed",
+    settled.state === "delivered" ? finished - settled.createdAt : undefined,
+  );
   if (settled.state !== "queued") await kickSuccessor(options.kv, settled, kick);
 }
 

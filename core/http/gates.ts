@@ -6,6 +6,7 @@
  */
 
 import { readBodyLimited } from "../common/mod.ts";
+import { inSpan } from "../telemetry/mod.ts";
 import { verifyWixRequest } from "../wix/mod.ts";
 import { verifyPspRequest } from "./psp_gate.ts";
 import type { Gate, GateCheck } from "./router.ts";
@@ -25,13 +26,14 @@ export interface GateOptions {
 /** The gate checks for {@link createRequestHandler}. */
 export function createGates(options: GateOptions): Record<Gate, GateCheck> {
   return {
-    wix: async (request) =>
-      (await verifyWixRequest(request, {
-        keys: options.wixKeys,
-        clockSkewSeconds: options.jwtClockSkewSeconds,
-        maxBodyBytes: options.maxBodyBytes,
-        stopping: options.stopping,
-      })).body,
+    wix: (request) =>
+      inSpan("wix.verify", {}, async () =>
+        (await verifyWixRequest(request, {
+          keys: options.wixKeys,
+          clockSkewSeconds: options.jwtClockSkewSeconds,
+          maxBodyBytes: options.maxBodyBytes,
+          stopping: options.stopping,
+        })).body),
     psp: (request) =>
       verifyPspRequest(request, options.pspApiKey, options.maxBodyBytes, options.stopping),
     public: (request) => readBodyLimited(request, options.maxBodyBytes, options.stopping),

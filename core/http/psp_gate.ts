@@ -12,6 +12,16 @@ async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
+/** Compares a given secret with the expected one in constant time (both hashed first). */
+export async function secretMatches(given: string, expected: string): Promise<boolean> {
+  return timingSafeEqual(await digest(given), await digest(expected));
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+export function bearerToken(request: Request): string | undefined {
+  return /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+}
+
 /**
  * Checks the bearer key of a PSP API request and returns its body (size-limited). Throws 404
  * when the API is disabled and 401 when the key is missing or wrong; nothing else is read.
@@ -25,9 +35,8 @@ export async function verifyPspRequest(
   if (apiKey === undefined) {
     throw new HttpError(404, "not_found", "the PSP API is disabled; set PSP_API_KEY to enable it");
   }
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  // Both sides are hashed first so the comparison takes the same time whatever their lengths.
-  const valid = match !== null && timingSafeEqual(await digest(match[1]), await digest(apiKey));
+  const given = bearerToken(request);
+  const valid = given !== undefined && await secretMatches(given, apiKey);
   if (!valid) {
     await request.body?.cancel().catch(() => {});
     throw new HttpError(

@@ -21,6 +21,8 @@ export interface RouteContext {
   /** The body bytes the gate read (and, for Wix routes, verified); empty for public routes. */
   body: Uint8Array;
   requestId: string;
+  /** `performance.now()` when the request arrived, before its gate. */
+  started: number;
   /** Adds fields to this request's log line (e.g. `wixTransactionId`). */
   annotate(fields: LogFields): void;
 }
@@ -78,6 +80,7 @@ export function createRequestHandler<D>(
           params: params as Record<string, string>,
           body,
           requestId,
+          started,
           annotate: (extra) => Object.assign(fields, extra),
         }, deps);
       }

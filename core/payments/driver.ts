@@ -16,6 +16,7 @@
  * @module
  */
 
+import { inSpan, recordProcessorCall } from "../telemetry/mod.ts";
 import type { Clock } from "../common/mod.ts";
 import { sleep } from "../common/mod.ts";
 import { DomainError } from "../common/mod.ts";
@@ -83,7 +84,11 @@ export async function runOperation<R, C, O>(
 ): Promise<SpiBody> {
   return await untilSettled(ctx, async () => {
     const claim: Claim = { token: crypto.randomUUID(), at: ctx.clock.now() };
-    const step = await commitAndAnnounce(ctx, () => operation.claim(ctx, request, claim));
+    const step = await inSpan(
+      "payments.claim",
+      {},
+      () => commitAndAnnounce(ctx, () => operation.claim(ctx, request, claim)),
+    );
     if (step === BUSY) return BUSY;
     if ("settled" in step) return step.settled;
     const claimed = step.claimed;
@@ -95,7 +100,12 @@ export async function runOperation<R, C, O>(
       (answer) => operation.contractProblem(answer),
       () => operation.release(ctx, claimed, claim.token),
     );
-    return (await operation.record(ctx, claimed, outcome, claim.token)) ?? BUSY;
+    const answer = await inSpan(
+      "payments.commit",
+      {},
+      () => operation.record(ctx, claimed, outcome, claim.token),
+    );
+    return answer ?? BUSY;
   });
 }
 
@@ -149,15 +159,30 @@ export async function askProcessor<O>(
     await release();
     return new DomainError(code, `the payment processor failed (${name}); retry later`, 1);
   };
+  const started = performance.now();
+  const measure = (result: string) =>
+    recordProcessorCall(name, result, performance.now() - started);
   let outcome: O;
   try {
-    outcome = await withDeadline(ctx.processorTimeoutMs, ctx.clock.now(), call);
+    outcome = await inSpan(
+      "processor.call",
+      { "processor.operation": name, "processor.name": ctx.processor.name },
+      () => withDeadline(ctx.processorTimeoutMs, ctx.clock.now(), call),
+    );
   } catch (error) {
+    measure((error as Error)?.name === "TimeoutError" ? "timeout" : "error");
     throw await fail("processor_failed", error);
   }
   const problem = problemOf(outcome);
+  measure(problem ? "contract_violation" : outcomeKind(outcome));
   if (problem) throw await fail("processor_contract", new Error(problem));
   return outcome;
+}
+
+/** The `kind` of a processor outcome (approved, declined, succeeded...), for the metric. */
+function outcomeKind(outcome: unknown): string {
+  const kind = (outcome as { kind?: unknown } | null)?.kind;
+  return typeof kind === "string" ? kind : "answered";
 }
 
 /** Runs `call` with a signal that aborts it after `timeoutMs`; rejects at that moment too. */

@@ -1,0 +1,104 @@
+/**
+ * The service's metrics, with the names dashboards rely on. Each is recorded twice: through
+ * `@opentelemetry/api` (exported by Deno's built-in OpenTelemetry when `OTEL_DENO=true`; a no-op
+ * otherwise) and in the in-process registry that `GET /metrics` renders for Prometheus.
+ * Attributes never hold card data, credentials or tokens: only operations, outcomes and codes.
+ * @module
+ */
+
+import { metrics } from "@opentelemetry/api";
+import { MetricsRegistry } from "./registry.ts";
+
+/** How an SPI request ended. */
+export type SpiOutcome = "approved" | "declined" | "pending" | "redirect" | "error";
+/** How a webhook attempt ended. */
+export type AttemptResult = "delivered" | "failed" | "dead";
+
+const MS_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+const LAG_BUCKETS = [10, 50, 100, 250, 500, 1000, 5000, 15_000, 60_000, 300_000, 3_600_000];
+
+/** The process's registry: one per process, like OpenTelemetry's global meter provider. */
+export const registry: MetricsRegistry = new MetricsRegistry();
+
+const meter = metrics.getMeter("wix-psp-server");
+const otel = {
+  spiRequests: meter.createCounter("psp.spi.requests", { description: "SPI requests answered" }),
+  spiDuration: meter.createHistogram("psp.spi.duration", { unit: "ms" }),
+  processorDuration: meter.createHistogram("psp.processor.duration", { unit: "ms" }),
+  webhookAttempts: meter.createCounter("psp.webhook.attempts"),
+  webhookLag: meter.createHistogram("psp.webhook.lag", { unit: "ms" }),
+};
+const backlog = { owed: 0, dead: 0 };
+meter.createObservableGauge("psp.webhook.owed", { description: "webhooks waiting to be delivered" })
+  .addCallback((result) => result.observe(backlog.owed));
+meter.createObservableGauge("psp.webhook.dead", { description: "dead-lettered webhooks" })
+  .addCallback((result) => result.observe(backlog.dead));
+
+registry.declare("psp.spi.requests", "counter", "SPI requests answered, by operation and outcome");
+registry.declare("psp.spi.duration", "histogram", "SPI request duration in ms", MS_BUCKETS);
+registry.declare(
+  "psp.processor.duration",
+  "histogram",
+  "processor call duration in ms",
+  MS_BUCKETS,
+);
+registry.declare("psp.webhook.attempts", "counter", "webhook delivery attempts, by result");
+registry.declare(
+  "psp.webhook.lag",
+  "histogram",
+  "ms from the commit owing a webhook to its delivery",
+  LAG_BUCKETS,
+);
+registry.declare("psp.webhook.owed", "gauge", "webhooks waiting to be delivered");
+registry.declare("psp.webhook.dead", "gauge", "dead-lettered webhooks");
+
+/** Records one answered SPI request. */
+export function recordSpiRequest(
+  operation: string,
+  outcome: SpiOutcome,
+  reasonCode: number | undefined,
+  durationMs: number,
+): void {
+  const labels = {
+    operation,
+    outcome,
+    reason_code: reasonCode === undefined ? "" : String(reasonCode),
+  };
+  otel.spiRequests.add(1, labels);
+  otel.spiDuration.record(durationMs, { operation });
+  registry.add("psp.spi.requests", 1, labels);
+  registry.observe("psp.spi.duration", durationMs, { operation });
+}
+
+/** Records one processor call (`result`: the outcome kind, or `error`, `timeout`). */
+export function recordProcessorCall(operation: string, result: string, durationMs: number): void {
+  otel.processorDuration.record(durationMs, { operation, result });
+  registry.observe("psp.processor.duration", durationMs, { operation, result });
+}
+
+/** Records one webhook attempt; `lagMs` when it delivered. */
+export function recordWebhookAttempt(result: AttemptResult, lagMs?: number): void {
+  otel.webhookAttempts.add(1, { result });
+  registry.add("psp.webhook.attempts", 1, { result });
+  if (lagMs !== undefined) {
+    otel.webhookLag.record(lagMs);
+    registry.observe("psp.webhook.lag", lagMs);
+  }
+}
+
+/** Sets the webhook backlog gauges (counted by the sweeper). */
+export function recordWebhookBacklog(owed: number, dead: number): void {
+  backlog.owed = owed;
+  backlog.dead = dead;
+  registry.set("psp.webhook.owed", owed);
+  registry.set("psp.webhook.dead", dead);
+}
+
+/** The outcome of an SPI answer body. */
+export function spiOutcomeOf(body: { reasonCode?: unknown; redirectUrl?: unknown }): SpiOutcome {
+  const code = body.reasonCode;
+  if (code === undefined) return body.redirectUrl === undefined ? "approved" : "redirect";
+  if (code === 5005 || code === 5009) return "pending";
+  // 1xxx are request and technical errors, not a buyer's decline.
+  return typeof code === "number" && code < 2000 ? "error" : "declined";
+}

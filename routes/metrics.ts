@@ -1,0 +1,38 @@
+/**
+ * `GET /metrics`: the service's metrics as Prometheus text, for operators who scrape rather
+ * than push OpenTelemetry. With `METRICS_TOKEN` set it needs `Authorization: Bearer <token>`.
+ * The webhook backlog gauges are counted afresh for each scrape.
+ */
+
+import type { AppDeps } from "./deps.ts";
+import { countWebhookBacklog } from "../core/delivery/mod.ts";
+import { bearerToken, errorResponse, secretMatches } from "../core/http/mod.ts";
+import type { Route } from "../core/http/mod.ts";
+import { recordWebhookBacklog, registry } from "../core/telemetry/mod.ts";
+
+export const metricsRoute: Route<AppDeps> = {
+  name: "metrics",
+  method: "GET",
+  path: "/metrics",
+  gate: "public",
+  async handle(ctx, deps) {
+    const token = deps.config.metricsToken;
+    if (token !== undefined) {
+      const given = bearerToken(ctx.request);
+      if (given === undefined || !await secretMatches(given, token)) {
+        const response = errorResponse(
+          401,
+          "unauthorized",
+          "a valid Authorization: Bearer <METRICS_TOKEN> header is required",
+        );
+        response.headers.set("www-authenticate", "Bearer");
+        return response;
+      }
+    }
+    const backlog = await countWebhookBacklog(deps.kv);
+    recordWebhookBacklog(backlog.owed, backlog.dead);
+    return new Response(registry.renderPrometheus(), {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+  },
+};
