@@ -17,6 +17,7 @@ import {
 import type { Config } from "./core/config/mod.ts";
 import { countWebhookBacklog, createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
 import { recordWebhookBacklog } from "./core/telemetry/mod.ts";
+import { createRequestJournal } from "./core/console/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
 import { createGates, createRequestHandler, serve } from "./core/http/mod.ts";
 import { createPayments } from "./core/payments/mod.ts";
@@ -154,7 +155,8 @@ function wireParts(
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
   });
   bound.payments = payments;
-  const deps: AppDeps = { config, kv, logger, payments, delivery };
+  const journal = createRequestJournal(kv, logger);
+  const deps: AppDeps = { config, kv, logger, payments, delivery, journal };
   return { kv, plugin, delivery, payments, deps };
 }
 
@@ -249,6 +251,7 @@ export async function startService(
     await server.shutdown();
     await sweeper.finished();
     await parts.delivery.stop();
+    await parts.deps.journal.flush();
     kv.close();
     await parts.delivery.listenerClosed();
     logger.info("stopped");

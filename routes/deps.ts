@@ -7,6 +7,7 @@ import type { Config } from "../core/config/mod.ts";
 import type { WebhookDelivery } from "../core/delivery/mod.ts";
 import type { Logger } from "../core/common/mod.ts";
 import type { Payments } from "../core/payments/mod.ts";
+import type { RequestJournal } from "../core/console/mod.ts";
 
 /** Everything routes need. */
 export interface AppDeps {
@@ -15,4 +16,6 @@ export interface AppDeps {
   logger: Logger;
   payments: Payments;
   delivery: WebhookDelivery;
+  /** Where SPI routes note each answered request, for the console's timelines. */
+  journal: RequestJournal;
 }

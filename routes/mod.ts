@@ -5,6 +5,7 @@ import type { Route } from "../core/http/mod.ts";
 import type { ProcessorPlugin } from "../core/processor/mod.ts";
 import { captureTransactionRoute } from "./capture_transaction.ts";
 import { connectAccountRoute } from "./connect_account.ts";
+import { consoleRoutes } from "./console.ts";
 import { createTransactionRoute } from "./create_transaction.ts";
 import { healthzRoute, readyzRoute } from "./health.ts";
 import { metricsRoute } from "./metrics.ts";
@@ -31,6 +32,7 @@ export const routes: Route<AppDeps>[] = [
   pspTransactionRoute,
   pspDeadWebhooksRoute,
   pspRedeliverWebhookRoute,
+  ...consoleRoutes,
 ];
 
 /** A processor plugin's routes (public: they answer buyers and backends), served beside ours. */

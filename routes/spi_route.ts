@@ -8,10 +8,11 @@
 import type { z } from "zod";
 import type { AppDeps } from "./deps.ts";
 import { parseJsonBody } from "../core/common/mod.ts";
-import { jsonResponse } from "../core/http/mod.ts";
+import { errorToResponse, jsonResponse } from "../core/http/mod.ts";
 import type { SpiBody } from "../core/payments/mod.ts";
 import type { Route, RouteContext } from "../core/http/mod.ts";
 import { annotateSpan, recordSpiRequest, spiOutcomeOf } from "../core/telemetry/mod.ts";
+import type { SpiOutcome } from "../core/telemetry/mod.ts";
 import { parseSpiRequest } from "../core/wix/mod.ts";
 
 /** Defines a `POST` SPI route behind the Wix signature gate. */
@@ -30,11 +31,19 @@ export function spiRoute<S extends z.ZodType>(
       const json = parseJsonBody(ctx.body);
       if (json && typeof json === "object") annotateIds(ctx, json as Record<string, unknown>);
       const parsed = parseSpiRequest(schema, json);
+      const note = (status: number, outcome: SpiOutcome, reasonCode?: number) => {
+        recordSpiRequest(name, outcome, reasonCode, performance.now() - ctx.started);
+        const id = (json as { wixTransactionId?: unknown } | undefined)?.wixTransactionId;
+        if (typeof id !== "string" || id.length > 200) return;
+        const at = Date.now();
+        const entry = { wixTransactionId: id, operation: name, at, requestId: ctx.requestId };
+        deps.journal.record({ ...entry, status, outcome, reasonCode });
+      };
       let body: SpiBody;
       try {
         body = parsed.ok ? await run(parsed.data, deps) : { ...parsed.error };
       } catch (error) {
-        recordSpiRequest(name, "error", undefined, performance.now() - ctx.started);
+        note(errorToResponse(error)?.status ?? 500, "error");
         throw error;
       }
       const reasonCode = typeof body.reasonCode === "number" ? body.reasonCode : undefined;
@@ -42,7 +51,7 @@ export function spiRoute<S extends z.ZodType>(
         ctx.annotate({ reasonCode });
         annotateSpan({ "wix.reason_code": reasonCode });
       }
-      recordSpiRequest(name, spiOutcomeOf(body), reasonCode, performance.now() - ctx.started);
+      note(200, spiOutcomeOf(body), reasonCode);
       return jsonResponse(body);
     },
   };

@@ -27,7 +27,7 @@ const ALLOWED: Record<string, string[]> = {
   "core/processors/sandbox": ["core/common", "core/wix", "core/processor", "core/store"],
   "core/processors/http": ["core/common", "core/wix", "core/processor"],
   "core/psp_api": ["core/common", "core/wix", "core/payments", "core/delivery"],
-  "core/console": ["core/common", "core/wix", "core/payments", "core/delivery", "core/psp_api"],
+  "core/console": ["core/common", "core/store", "core/wix", "core/payments", "core/delivery"],
   "core/http": ["core/common", "core/wix", "core/telemetry"],
   "core/config": ["core/common", "core/store", "core/wix"],
 };

@@ -58,7 +58,9 @@ Deno.test("metrics: /metrics is Prometheus text whose counters move; 401 without
     assert.ok(sample(after, "psp_processor_duration_count") >= 2);
     assert.ok(after.has("psp_webhook_owed"), "the backlog gauge is served");
     assert.ok(after.has("psp_webhook_dead"));
-    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong-token-0123456789" }];
+    const attempts: Record<string, string>[] = [{}, {
+      authorization: "Bearer wrong-token-0123456789",
+    }];
     for (const headers of attempts) {
       const refused = await fetch(`${t.url}/metrics`, { headers });
       assert.equal(refused.status, 401);

@@ -6,6 +6,7 @@
  */
 
 import type { LogFields, Logger } from "../common/mod.ts";
+import { recordSpiRequest } from "../telemetry/mod.ts";
 import { errorToResponse } from "./errors.ts";
 import { errorResponse, HttpError } from "./responses.ts";
 
@@ -73,7 +74,13 @@ export function createRequestHandler<D>(
       } else {
         routeName = match.route.name;
         const params = match.pattern.exec({ pathname: url.pathname })?.pathname.groups ?? {};
-        const body = await gates[match.route.gate](request);
+        const body = await gates[match.route.gate](request).catch((error) => {
+          // A refused Wix request is an SPI request answered with an error, too.
+          if (match.route.gate === "wix") {
+            recordSpiRequest(match.route.name, "error", undefined, performance.now() - started);
+          }
+          throw error;
+        });
         response = await match.route.handle({
           request,
           url,

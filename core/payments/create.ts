@@ -16,6 +16,7 @@ import type { Operation, PaymentsContext } from "./driver.ts";
 import { newTransaction, paymentFingerprint, paymentInput } from "./input.ts";
 import { transactionResponse } from "./messages.ts";
 import { planOutcome, recordPaymentOutcome, writeChange } from "./outcome.ts";
+import { indexTransaction } from "./records.ts";
 import type { TransactionRecord } from "./records.ts";
 
 /** A Create Transaction request with its fingerprint, computed once per request. */
@@ -55,10 +56,13 @@ export const createOperation: Operation<CreateRequest, TransactionRecord, Paymen
       const plan = planOutcome(fresh, { kind: "declined", ...decline }, claim.at, "service", 0);
       if (!("change" in plan)) throw new Error("a new transaction must accept a decline");
       const op = ctx.kv.atomic().check(entry);
+      indexTransaction(op, fresh);
       const settled = writeChange(ctx, op, plan.change, claim.at);
       return { commit: op, value: { settled: transactionResponse(settled) } };
     }
-    return { commit: ctx.kv.atomic().check(entry).set(key, fresh), value: { claimed: fresh } };
+    const op = ctx.kv.atomic().check(entry).set(key, fresh);
+    indexTransaction(op, fresh);
+    return { commit: op, value: { claimed: fresh } };
   },
 
   logFields: (tx) => ({ wixTransactionId: tx.wixTransactionId }),

@@ -156,6 +156,12 @@ export function writeChange(
   }
   for (const { job, dueAt } of change.jobs) scheduleJob(op, job, dueAt);
   op.set(kvKeys.transaction(change.next.wixTransactionId), change.next);
+  if (change.next.pluginTransactionId) {
+    op.set(
+      kvKeys.transactionByPluginId(change.next.pluginTransactionId),
+      change.next.wixTransactionId,
+    );
+  }
   return change.next;
 }
 

@@ -153,3 +153,26 @@ export type PaymentJob =
   }
   /** Cancel a redirect payment whose buyer never chose (3030). */
   | { kind: "abandon_redirect"; id: string; wixTransactionId: string };
+
+/**
+ * Adds the console's indexes of a transaction to `op`, the atomic operation that writes the
+ * record: newest-first by creation time, per merchant, and by `pluginTransactionId` once known.
+ */
+export function indexTransaction(op: Deno.AtomicOperation, tx: TransactionRecord): void {
+  op.set(kvKeys.transactionByTime(tx.createdAt, tx.wixTransactionId), null);
+  if (tx.wixMerchantId) {
+    op.set(kvKeys.merchantTransaction(tx.wixMerchantId, tx.createdAt, tx.wixTransactionId), null);
+  }
+  if (tx.pluginTransactionId) {
+    op.set(kvKeys.transactionByPluginId(tx.pluginTransactionId), tx.wixTransactionId);
+  }
+}
+
+/** Finds a transaction by the processor's `pluginTransactionId`. */
+export async function findTransactionByPluginId(
+  kv: Deno.Kv,
+  pluginTransactionId: string,
+): Promise<TransactionRecord | null> {
+  const id = (await kv.get<string>(kvKeys.transactionByPluginId(pluginTransactionId))).value;
+  return id === null ? null : await getTransaction(kv, id);
+}

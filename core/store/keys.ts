@@ -53,6 +53,39 @@ export const kvKeys = {
   job: (dueAt: number, id: string): Deno.KvKey => ["job", dueAt, id],
   jobPrefix: (): Deno.KvKey => ["job"],
 
+  /** Transactions newest-first for the console: `["tx_by_time", createdAt, id]` -> null. */
+  transactionByTime: (createdAt: number, wixTransactionId: string): Deno.KvKey => [
+    "tx_by_time",
+    createdAt,
+    wixTransactionId,
+  ],
+  transactionByTimePrefix: (): Deno.KvKey => ["tx_by_time"],
+  /** A merchant's transactions by creation time -> null. */
+  merchantTransaction: (
+    wixMerchantId: string,
+    createdAt: number,
+    wixTransactionId: string,
+  ): Deno.KvKey => ["tx_by_merchant", wixMerchantId, createdAt, wixTransactionId],
+  merchantTransactionsPrefix: (wixMerchantId: string): Deno.KvKey => [
+    "tx_by_merchant",
+    wixMerchantId,
+  ],
+  /** The processor's `pluginTransactionId` -> `wixTransactionId`. */
+  transactionByPluginId: (pluginTransactionId: string): Deno.KvKey => [
+    "tx_by_plugin_id",
+    pluginTransactionId,
+  ],
+  /** One answered SPI request of a transaction (the console's timeline), by time. */
+  spiRequest: (wixTransactionId: string, at: number, requestId: string): Deno.KvKey => [
+    "spi_request",
+    wixTransactionId,
+    at,
+    requestId,
+  ],
+  spiRequestsPrefix: (wixTransactionId: string): Deno.KvKey => ["spi_request", wixTransactionId],
+  /** A console session, by the SHA-256 of its cookie value (never the value itself). */
+  consoleSession: (sessionHash: string): Deno.KvKey => ["console_session", sessionHash],
+
   /** The processor plugin's own store: everything it keeps is under this prefix. */
   processorScope: (): Deno.KvKey => ["processor"],
 } as const;
