@@ -114,27 +114,22 @@ function consoleRoute(
 const consoleOff = () =>
   html(messagePage("Not found", "The console is off: set PSP_API_KEY to enable it."), 404);
 
-const stylesheet: Route<AppDeps> = {
-  name: "console-css",
+/** A page anyone may fetch while the console is on (the stylesheet, the sign-in form). */
+const openPage = (name: string, path: string, answer: () => Response): Route<AppDeps> => ({
+  name,
   method: "GET",
-  path: "/console/console.css",
+  path,
   gate: "public",
   handle: (_ctx, deps) =>
-    Promise.resolve(
-      deps.config.pspApiKey === undefined ? consoleOff() : new Response(CONSOLE_CSS, {
-        headers: { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=3600" },
-      }),
-    ),
-};
+    Promise.resolve(deps.config.pspApiKey === undefined ? consoleOff() : answer()),
+});
 
-const loginForm: Route<AppDeps> = {
-  name: "console-login-form",
-  method: "GET",
-  path: "/console/login",
-  gate: "public",
-  handle: (_ctx, deps) =>
-    Promise.resolve(deps.config.pspApiKey === undefined ? consoleOff() : html(loginPage())),
-};
+const stylesheet = openPage("console-css", "/console/console.css", () =>
+  new Response(CONSOLE_CSS, {
+    headers: { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=3600" },
+  }));
+
+const loginForm = openPage("console-login-form", "/console/login", () => html(loginPage()));
 
 const login: Route<AppDeps> = {
   name: "console-login",

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import sparticuz from "@sparticuz/chromium";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.ts";
 import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import { cardPayment, eventually, fakeWixEnv, PROJECT_ROOT, startTestService } from "./helpers.ts";
 
-/**
- * The Chromium that ships inside the npm package `@sparticuz/chromium` (unpacked to /tmp on first
- * use): no Debian package, no download, so the test runs on any machine with only Node.js and
- * npm. It never skips.
- */
-async function chromiumExecutable(): Promise<string> {
-  return await sparticuz.executablePath();
-}
 const ARTIFACTS = join(PROJECT_ROOT, "test-artifacts");
 
 /** A stand-in for the merchant's shop: the return URLs land here. */
@@ -30,7 +21,6 @@ function startShop() {
 }
 
 Deno.test("browser: the checkout page in Chromium (3-D Secure and a hosted method): each button leads to its return URL and webhook", async () => {
-  const executablePath = await chromiumExecutable();
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   const shop = startShop();
   const shopUrl = `http://127.0.0.1:${shop.addr.port}`;
@@ -39,18 +29,7 @@ Deno.test("browser: the checkout page in Chromium (3-D Secure and a hosted metho
     ...fakeWixEnv(wix),
     REDIRECT_ABANDON_AFTER: "0s",
   });
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      ...sparticuz.args,
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     await t.call("/v1/connect-account", {
       credentials: { apiKey: "k", accountName: "Blue Mug Shop" },

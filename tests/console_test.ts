@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import sparticuz from "@sparticuz/chromium";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import {
   cardPayment,
@@ -124,16 +123,7 @@ Deno.test("console (Chromium): sign in, overview, find a payment, its timeline, 
     PSP_API_KEY: KEY,
     WEBHOOK_RETRY_SCHEDULE: "0s,100ms",
   });
-  const browser = await chromium.launch({
-    executablePath: await sparticuz.executablePath(),
-    headless: true,
-    args: [
-      ...sparticuz.args,
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const delivered = uniqueId("console-ok");
     const okAnswer = await t.call(
