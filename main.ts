@@ -20,7 +20,7 @@ import { recordWebhookBacklog } from "./core/telemetry/mod.ts";
 import { createRequestJournal } from "./core/console/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
 import { createGates, createRequestHandler, serve } from "./core/http/mod.ts";
-import { createPayments } from "./core/payments/mod.ts";
+import { createPayments, indexEarlierTransactions } from "./core/payments/mod.ts";
 import type { PaymentJob, Payments } from "./core/payments/mod.ts";
 import { asPlugin } from "./core/processor/mod.ts";
 import type { PaymentsPort, ProcessorFactory, ProcessorPlugin } from "./core/processor/mod.ts";
@@ -245,8 +245,14 @@ export async function startService(
     processor: parts.plugin.processor.name,
     webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
   });
+  // Payments recorded by an earlier version get the console's indexes, off the start path.
+  const indexing = indexEarlierTransactions(kv).then(
+    (count) => count > 0 && logger.info("indexed earlier transactions for the console", { count }),
+    (error) => logger.error("indexing earlier transactions failed", { error }),
+  );
   const shutdown = once(async () => {
     stopTimers();
+    await indexing;
     stopping.abort();
     await server.shutdown();
     await sweeper.finished();

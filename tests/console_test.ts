@@ -11,6 +11,10 @@ import {
   uniqueId,
 } from "./helpers.ts";
 import type { TestService } from "./helpers.ts";
+import { transactionRecord } from "./helpers.ts";
+import { listTransactions, search } from "../core/console/mod.ts";
+import { indexEarlierTransactions } from "../core/payments/mod.ts";
+import { kvKeys } from "../core/store/mod.ts";
 
 const KEY = "console-key-0123456789abcdef";
 const CARD = "4111111111111111";
@@ -215,5 +219,35 @@ Deno.test("console (Chromium): sign in, overview, find a payment, its timeline, 
     await browser.close();
     await t.close();
     await wix.close();
+  }
+});
+
+Deno.test("console: payments recorded before the indexes existed are indexed once, then listed and found", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    for (const [i, id] of ["old-1", "old-2", "old-3"].entries()) {
+      const tx = transactionRecord("approved", {
+        wixTransactionId: id,
+        pluginTransactionId: `plugin-${id}`,
+        wixMerchantId: "m-old",
+        createdAt: 1_000 + i,
+      });
+      await kv.set(kvKeys.transaction(id), tx);
+    }
+    assert.deepEqual((await listTransactions(kv)).transactions, []);
+    assert.equal(await indexEarlierTransactions(kv), 3);
+    assert.equal(await indexEarlierTransactions(kv), 0, "once per database");
+    const page = await listTransactions(kv, { limit: 2 });
+    assert.deepEqual(page.transactions.map((tx) => tx.wixTransactionId), ["old-3", "old-2"]);
+    const older = await listTransactions(kv, { limit: 2, cursor: page.next });
+    assert.deepEqual(older.transactions.map((tx) => tx.wixTransactionId), ["old-1"]);
+    assert.deepEqual(await search(kv, "plugin-old-2"), {
+      kind: "transaction",
+      wixTransactionId: "old-2",
+    });
+    assert.deepEqual(await search(kv, "m-old"), { kind: "merchant", wixMerchantId: "m-old" });
+    assert.deepEqual(await search(kv, "nothing"), { kind: "none" });
+  } finally {
+    kv.close();
   }
 });

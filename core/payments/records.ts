@@ -176,3 +176,25 @@ export async function findTransactionByPluginId(
   const id = (await kv.get<string>(kvKeys.transactionByPluginId(pluginTransactionId))).value;
   return id === null ? null : await getTransaction(kv, id);
 }
+
+/**
+ * Writes the console's indexes for transactions recorded before they existed, once per
+ * database (a marker key remembers it), 50 transactions per atomic operation. Safe to run from
+ * several processes at once: every write is an idempotent `set`. Returns how many it indexed.
+ */
+export async function indexEarlierTransactions(kv: Deno.Kv): Promise<number> {
+  if ((await kv.get(kvKeys.migration("tx_indexes_v1"))).value !== null) return 0;
+  let indexed = 0;
+  let op = kv.atomic();
+  let inBatch = 0;
+  for await (const entry of kv.list<TransactionRecord>({ prefix: kvKeys.transactionPrefix() })) {
+    indexTransaction(op, entry.value);
+    indexed++;
+    if (++inBatch === 50) {
+      await op.commit();
+      [op, inBatch] = [kv.atomic(), 0];
+    }
+  }
+  await op.set(kvKeys.migration("tx_indexes_v1"), Date.now()).commit();
+  return indexed;
+}

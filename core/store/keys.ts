@@ -14,6 +14,9 @@ export const kvKeys = {
 
   /** A transaction: `TransactionRecord`, keyed by Wix's idempotency key. */
   transaction: (wixTransactionId: string): Deno.KvKey => ["tx", wixTransactionId],
+  transactionPrefix: (): Deno.KvKey => ["tx"],
+  /** A one-time data migration's marker, once done: the time it finished. */
+  migration: (name: string): Deno.KvKey => ["migration", name],
 
   /** A refund: `RefundRecord`, keyed by this service's `pluginRefundId`. */
   refund: (pluginRefundId: string): Deno.KvKey => ["refund", pluginRefundId],
