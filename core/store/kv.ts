@@ -31,8 +31,37 @@ export function describeKvPath(path: string): string {
  */
 export async function openKv(path: string): Promise<Deno.Kv> {
   if (path === DEPLOY_KV) return await Deno.openKv();
-  if (isLocalKvFile(path)) await Deno.mkdir(dirname(path), { recursive: true });
-  return await Deno.openKv(path);
+  if (!isLocalKvFile(path)) return await Deno.openKv(path);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  return retryLockedCommits(await Deno.openKv(path));
+}
+
+const MAX_LOCKED_TRIES = 500;
+
+/**
+ * Makes every atomic commit of `kv` wait out another process's SQLite lock: a commit that
+ * throws "database is locked" did not happen, so committing the same operation again is safe.
+ * With several instances on one file, contention costs latency, never a failed write (a failed
+ * check still answers `ok: false`, as it should).
+ */
+export function retryLockedCommits(kv: Deno.Kv): Deno.Kv {
+  const atomic = kv.atomic.bind(kv);
+  kv.atomic = () => {
+    const op = atomic();
+    const commit = op.commit.bind(op);
+    op.commit = async () => {
+      for (let tries = 1;; tries++) {
+        try {
+          return await commit();
+        } catch (error) {
+          if (!isLockedError(error) || tries >= MAX_LOCKED_TRIES) throw error;
+        }
+        await sleep(1 + Math.min(20, tries) * Math.random());
+      }
+    };
+    return op;
+  };
+  return kv;
 }
 
 /** What one attempt of {@link atomicRetry} decided: commit `op` and return `value`, or stop. */
