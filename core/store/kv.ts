@@ -7,6 +7,7 @@
 
 import { dirname } from "node:path";
 import { sleep } from "../common/mod.ts";
+import { groupCommits } from "./group_commit.ts";
 import { kvKeys } from "./keys.ts";
 
 /** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
@@ -31,9 +32,10 @@ export function describeKvPath(path: string): string {
  */
 export async function openKv(path: string): Promise<Deno.Kv> {
   if (path === DEPLOY_KV) return await Deno.openKv();
-  if (!isLocalKvFile(path)) return await Deno.openKv(path);
-  await Deno.mkdir(dirname(path), { recursive: true });
-  return retryLockedCommits(await Deno.openKv(path));
+  if (path !== ":memory:" && !isLocalKvFile(path)) return await Deno.openKv(path);
+  if (path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
+  // Concurrent requests share fsyncs; a commit that meets another process's lock waits.
+  return groupCommits(retryLockedCommits(await Deno.openKv(path)));
 }
 
 const MAX_LOCKED_TRIES = 500;

@@ -9,3 +9,5 @@ export * from "./jobs.ts";
 export * from "./keys.ts";
 export * from "./kv.ts";
 export * from "./scoped.ts";
+export { groupCommits, groupCommitStats } from "./group_commit.ts";
+export type { GroupCommitStats } from "./group_commit.ts";
