@@ -196,6 +196,17 @@ async function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> 
   return Number(new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
+/** The service's KV totals from its /metrics: atomic operations asked for, commits made. */
+async function kvCommits(serviceUrl: string): Promise<{ operations: number; commits: number }> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const total = (name: string) =>
+    Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+  return {
+    operations: total("psp_kv_atomic_operations_total"),
+    commits: total("psp_kv_commits_total"),
+  };
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
@@ -368,12 +379,18 @@ async function main() {
     const idleRssMb = await memoryMb(service.pid, "VmRSS");
     const profiler = inspectPort ? await startProfiler(`127.0.0.1:${inspectPort}`) : undefined;
     const cpuBefore = await cpuSeconds(service.pid);
+    const kvBefore = await kvCommits(service.url);
     const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });
     assertAllAnswered("saturation", saturated, options.saturation);
     await waitForEvents(wix, options.warmup + options.saturation, "saturation");
     // CPU per payment, webhook included: what the service itself spends, whatever else runs.
     const serviceCpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
       options.saturation;
+    const kvAfter = await kvCommits(service.url);
+    const kv = {
+      operationsPerPayment: (kvAfter.operations - kvBefore.operations) / options.saturation,
+      commitsPerPayment: (kvAfter.commits - kvBefore.commits) / options.saturation,
+    };
     if (profiler && options.profile) {
       const profile = await profiler.stop();
       await Deno.writeTextFile(options.profile, JSON.stringify(profile));
@@ -463,7 +480,7 @@ async function main() {
           deliveriesPerSecond: options.backlog / drainSeconds,
         },
       },
-      service: { peakRssMb: peakMb, idleRssMb, cpuMsPerPayment: serviceCpuMsPerPayment },
+      service: { peakRssMb: peakMb, idleRssMb, cpuMsPerPayment: serviceCpuMsPerPayment, kv },
       targets: {
         throughputAtLeast60PercentOfLowerFloor: saturated.perSecond >= 0.6 * floorMin,
         p99Under25ms: paced.latencyMs.p99 < 25,
@@ -500,7 +517,12 @@ type Report = {
     latencyMs: { p50: number; p99: number };
     backlog: { owed: number; deliveriesPerSecond: number };
   };
-  service: { peakRssMb: number; idleRssMb: number; cpuMsPerPayment: number };
+  service: {
+    peakRssMb: number;
+    idleRssMb: number;
+    cpuMsPerPayment: number;
+    kv: { operationsPerPayment: number; commitsPerPayment: number };
+  };
   targets: Record<string, boolean>;
 };
 
@@ -552,6 +574,13 @@ function renderTable(report: Report): string {
       "service CPU per payment (webhook included)",
       `${n(report.service.cpuMsPerPayment, 2)} ms`,
       "",
+    ],
+    [
+      "KV at saturation (webhook included): atomic operations / commits per payment",
+      `${n(report.service.kv.operationsPerPayment, 2)} / ${
+        n(report.service.kv.commitsPerPayment, 2)
+      }`,
+      `payments per commit (fsync): ${n(1 / report.service.kv.commitsPerPayment, 2)}`,
     ],
     [
       "service RSS: idle after start / peak",

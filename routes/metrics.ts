@@ -8,7 +8,8 @@ import type { AppDeps } from "./deps.ts";
 import { countWebhookBacklog } from "../core/delivery/mod.ts";
 import { bearerToken, errorResponse, secretMatches } from "../core/http/mod.ts";
 import type { Route } from "../core/http/mod.ts";
-import { recordWebhookBacklog, registry } from "../core/telemetry/mod.ts";
+import { recordKvCommits, recordWebhookBacklog, registry } from "../core/telemetry/mod.ts";
+import { groupCommitStats } from "../core/store/mod.ts";
 
 export const metricsRoute: Route<AppDeps> = {
   name: "metrics",
@@ -31,6 +32,8 @@ export const metricsRoute: Route<AppDeps> = {
     }
     const backlog = await countWebhookBacklog(deps.kv);
     recordWebhookBacklog(backlog.owed, backlog.dead);
+    const commits = groupCommitStats(deps.kv);
+    if (commits) recordKvCommits(commits.operations, commits.commits);
     return new Response(registry.renderPrometheus(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });

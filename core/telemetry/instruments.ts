@@ -50,6 +50,8 @@ registry.declare(
   LAG_BUCKETS,
 );
 registry.declare("psp.webhook.owed", "gauge", "webhooks waiting to be delivered");
+registry.declare("psp.kv.atomic_operations", "counter", "KV atomic operations asked for");
+registry.declare("psp.kv.commits", "counter", "KV commits that carried them (group commit)");
 registry.declare("psp.webhook.dead", "gauge", "dead-lettered webhooks");
 
 /** Records one answered SPI request. */
@@ -101,4 +103,10 @@ export function spiOutcomeOf(body: { reasonCode?: unknown; redirectUrl?: unknown
   if (code === 5005 || code === 5009) return "pending";
   // 1xxx are request and technical errors, not a buyer's decline.
   return typeof code === "number" && code < 2000 ? "error" : "declined";
+}
+
+/** Sets the KV group-commit totals (operations asked for, commits made). */
+export function recordKvCommits(operations: number, commits: number): void {
+  registry.setTotal("psp.kv.atomic_operations", operations);
+  registry.setTotal("psp.kv.commits", commits);
 }

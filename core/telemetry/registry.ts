@@ -56,6 +56,12 @@ export class MetricsRegistry {
     else series.set(key, { labels, value });
   }
 
+  /** Sets a counter to a total kept elsewhere (it must only grow). */
+  setTotal(name: string, value: number, labels: Labels = {}): void {
+    const family = this.#family(name, "counter");
+    (family.series as Map<string, Series<number>>).set(seriesKey(labels), { labels, value });
+  }
+
   /** Sets a gauge. */
   set(name: string, value: number, labels: Labels = {}): void {
     const family = this.#family(name, "gauge");
