@@ -54,6 +54,18 @@ export function createRequestHandler<D>(
     route,
     pattern: new URLPattern({ pathname: route.path }),
   }));
+  // Most requests hit a path without parameters: found by one map lookup, no pattern run.
+  const exact = new Map<string, typeof compiled>();
+  for (const entry of compiled) {
+    if (/[:*(){}?+]/.test(entry.route.path)) continue;
+    exact.set(entry.route.path, [...exact.get(entry.route.path) ?? [], entry]);
+  }
+  const patterned = compiled.filter((entry) => !exact.has(entry.route.path));
+  for (const [path, entries] of exact) {
+    entries.push(...patterned.filter(({ pattern }) => pattern.test({ pathname: path })));
+  }
+  const candidates = (pathname: string) =>
+    exact.get(pathname) ?? patterned.filter(({ pattern }) => pattern.test({ pathname }));
 
   return async (request) => {
     const started = performance.now();
@@ -64,7 +76,7 @@ export function createRequestHandler<D>(
     let routeName = "unmatched";
     let response: Response;
     try {
-      const matches = compiled.filter(({ pattern }) => pattern.test({ pathname: url.pathname }));
+      const matches = candidates(url.pathname);
       const match = matches.find(({ route }) => route.method === request.method);
       if (!match) {
         await request.body?.cancel().catch(() => {});
