@@ -220,6 +220,7 @@ async function startService(
   publicPem: string,
   wix: FakeWix | null,
   inspectPort?: number,
+  extraEnv: Record<string, string> = {},
 ) {
   const port = freePort();
   const env: Record<string, string> = {
@@ -232,6 +233,7 @@ async function startService(
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     // Extra service settings for an experiment, e.g. '{"DELIVERY_MODE":"poll"}'.
     ...JSON.parse(Deno.env.get("BENCH_SERVICE_ENV") ?? "{}"),
+    ...extraEnv,
   };
   if (wix) {
     Object.assign(env, {
@@ -275,6 +277,54 @@ async function startService(
       return peak;
     },
   };
+}
+
+/**
+ * Create Transaction throughput with one, two and three processes on one KV file
+ * (`DELIVERY_MODE=poll`, as the operations guide says), the load split evenly between them.
+ */
+async function measureInstances(
+  dir: string,
+  publicPem: string,
+  privateKey: CryptoKey,
+  wix: FakeWix,
+  connections: number,
+  log: (line: string) => void,
+): Promise<{ processes: number; perSecond: number }[]> {
+  const results: { processes: number; perSecond: number }[] = [];
+  for (const processes of [1, 2, 3]) {
+    log(`instances: ${processes} process(es) on one KV file`);
+    const sub = `${dir}/instances-${processes}`;
+    await Deno.mkdir(sub);
+    const services: Awaited<ReturnType<typeof startService>>[] = [];
+    for (let i = 0; i < processes; i++) {
+      services.push(await startService(sub, publicPem, wix, undefined, { DELIVERY_MODE: "poll" }));
+    }
+    const load = async (name: string, count: number) => {
+      const files = await Promise.all(
+        services.map((_, i) =>
+          prepareRequests(sub, `${name}-${i}`, Math.round(count / processes), privateKey)
+        ),
+      );
+      const started = performance.now();
+      const runs = await Promise.all(services.map((service, i) =>
+        runLoad(sub, {
+          url: `${service.url}/v1/create-transaction`,
+          connections: Math.max(1, Math.round(connections / processes)),
+          requestsFile: files[i].file,
+        })
+      ));
+      runs.forEach((run, i) =>
+        assertAllAnswered(`${name} ${i}`, run, Math.round(count / processes))
+      );
+      return runs.reduce((sum, run) => sum + run.status2xx, 0) /
+        ((performance.now() - started) / 1000);
+    };
+    await load("instances-warmup", 600);
+    results.push({ processes, perSecond: await load("instances", 3000) });
+    for (const service of services) await service.stop();
+  }
+  return results;
 }
 
 async function waitForEvents(wix: FakeWix, count: number, what: string, timeoutMs = 120_000) {
@@ -449,6 +499,10 @@ async function main() {
     peakMb = Math.max(peakMb, await service.stop());
     if (wix.violations.length > 0) throw new Error(`fake Wix saw: ${wix.violations[0]}`);
 
+    const instances = options.smoke
+      ? []
+      : await measureInstances(dir, keys.publicPem, privateKey, wix, c, log);
+
     // --- the report -------------------------------------------------------------------------
     const floorMin = Math.min(verifyFloor.perSecond, kvFloor.perSecond);
     const report = {
@@ -481,6 +535,7 @@ async function main() {
         },
       },
       service: { peakRssMb: peakMb, idleRssMb, cpuMsPerPayment: serviceCpuMsPerPayment, kv },
+      instances,
       targets: {
         throughputAtLeast60PercentOfLowerFloor: saturated.perSecond >= 0.6 * floorMin,
         p99Under25ms: paced.latencyMs.p99 < 25,
@@ -523,6 +578,7 @@ type Report = {
     cpuMsPerPayment: number;
     kv: { operationsPerPayment: number; commitsPerPayment: number };
   };
+  instances: { processes: number; perSecond: number }[];
   targets: Record<string, boolean>;
 };
 
@@ -582,6 +638,11 @@ function renderTable(report: Report): string {
       }`,
       `payments per commit (fsync): ${n(1 / report.service.kv.commitsPerPayment, 2)}`,
     ],
+    ...report.instances.map((m): [string, string, string] => [
+      `create-transaction, ${m.processes} process${m.processes > 1 ? "es" : ""} on one KV file`,
+      `${n(m.perSecond)} req/s`,
+      `x${n(m.perSecond / report.instances[0].perSecond, 2)} of one process`,
+    ]),
     [
       "service RSS: idle after start / peak",
       `${n(report.service.idleRssMb, 1)} / ${n(report.service.peakRssMb, 1)} MB`,
