@@ -50,22 +50,7 @@ export function createRequestHandler<D>(
   gates: Record<Gate, GateCheck>,
   logger: Logger,
 ): (request: Request) => Promise<Response> {
-  const compiled = routes.map((route) => ({
-    route,
-    pattern: new URLPattern({ pathname: route.path }),
-  }));
-  // Most requests hit a path without parameters: found by one map lookup, no pattern run.
-  const exact = new Map<string, typeof compiled>();
-  for (const entry of compiled) {
-    if (/[:*(){}?+]/.test(entry.route.path)) continue;
-    exact.set(entry.route.path, [...exact.get(entry.route.path) ?? [], entry]);
-  }
-  const patterned = compiled.filter((entry) => !exact.has(entry.route.path));
-  for (const [path, entries] of exact) {
-    entries.push(...patterned.filter(({ pattern }) => pattern.test({ pathname: path })));
-  }
-  const candidates = (pathname: string) =>
-    exact.get(pathname) ?? patterned.filter(({ pattern }) => pattern.test({ pathname }));
+  const candidates = routeMatcher(routes);
 
   return async (request) => {
     const started = performance.now();
@@ -125,6 +110,31 @@ export function createRequestHandler<D>(
     });
     return response;
   };
+}
+
+/**
+ * The routes whose path matches a pathname. Paths without parameters (most requests) are found
+ * by one map lookup, with the patterned routes that also match them computed once; only other
+ * paths run the patterned routes' URLPatterns.
+ */
+function routeMatcher<D>(routes: Route<D>[]) {
+  const compiled = routes.map((route) => ({
+    route,
+    pattern: new URLPattern({ pathname: route.path }),
+  }));
+  const exact = new Map<string, typeof compiled>();
+  for (const entry of compiled) {
+    if (/[:*(){}?+]/.test(entry.route.path)) continue;
+    exact.set(entry.route.path, [...exact.get(entry.route.path) ?? [], entry]);
+  }
+  const patterned = compiled.filter((entry) => !exact.has(entry.route.path));
+  for (const [path, entries] of exact) {
+    entries.push(...patterned.filter(({ pattern }) => pattern.test({ pathname: path })));
+  }
+  const candidates = (pathname: string) =>
+    exact.get(pathname) ?? patterned.filter(({ pattern }) => pattern.test({ pathname }));
+
+  return candidates;
 }
 
 function methodNotAllowed(method: string, allowed: string[]): Response {

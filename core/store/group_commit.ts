@@ -129,42 +129,7 @@ export function groupCommits(kv: Deno.Kv): Deno.Kv {
   STATS.set(kv, stats);
   const queue: Pending[] = [];
   let draining = false;
-
-  const build = (ops: Pending[]) => {
-    const op = atomic();
-    for (const pending of ops) {
-      if (pending.checks.length > 0) op.check(...pending.checks);
-      for (const mutation of pending.mutations) mutation(op);
-    }
-    return op;
-  };
-
-  async function commitAlone(pending: Pending) {
-    stats.commits++;
-    try {
-      pending.resolve(await build([pending]).commit());
-    } catch (error) {
-      pending.reject(error);
-    }
-  }
-
-  async function commitBatch(batch: Pending[]) {
-    if (batch.length === 1) return await commitAlone(batch[0]);
-    stats.commits++;
-    let result: Deno.KvCommitResult | Deno.KvCommitError | undefined;
-    try {
-      result = await build(batch).commit();
-    } catch {
-      result = undefined; // e.g. a limit the estimate missed: each alone says what it is
-    }
-    if (result?.ok) {
-      for (const pending of batch) pending.resolve(result);
-      return;
-    }
-    // Some operation's check failed (or the batch could not commit): each gets its own answer.
-    stats.splitBatches++;
-    for (const pending of batch) await commitAlone(pending);
-  }
+  const commitBatch = batchCommitter(atomic, stats);
 
   async function drain() {
     draining = true;
@@ -194,6 +159,45 @@ export function groupCommits(kv: Deno.Kv): Deno.Kv {
       return promise;
     }) as unknown as Deno.AtomicOperation;
   return kv;
+}
+
+/** Commits a batch as one atomic operation; on a failed check, each operation alone. */
+function batchCommitter(atomic: () => Deno.AtomicOperation, stats: GroupCommitStats) {
+  const build = (ops: Pending[]) => {
+    const op = atomic();
+    for (const pending of ops) {
+      if (pending.checks.length > 0) op.check(...pending.checks);
+      for (const mutation of pending.mutations) mutation(op);
+    }
+    return op;
+  };
+
+  async function commitAlone(pending: Pending) {
+    stats.commits++;
+    try {
+      pending.resolve(await build([pending]).commit());
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  return async function commitBatch(batch: Pending[]) {
+    if (batch.length === 1) return await commitAlone(batch[0]);
+    stats.commits++;
+    let result: Deno.KvCommitResult | Deno.KvCommitError | undefined;
+    try {
+      result = await build(batch).commit();
+    } catch {
+      result = undefined; // e.g. a limit the estimate missed: each alone says what it is
+    }
+    if (result?.ok) {
+      for (const pending of batch) pending.resolve(result);
+      return;
+    }
+    // Some operation's check failed (or the batch could not commit): each gets its own answer.
+    stats.splitBatches++;
+    for (const pending of batch) await commitAlone(pending);
+  };
 }
 
 const STATS = new WeakMap<Deno.Kv, GroupCommitStats>();
