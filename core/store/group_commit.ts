@@ -42,15 +42,28 @@ const keyId = (key: Deno.KvKey) =>
     part instanceof Uint8Array ? `u:${part.toHex()}` : `${typeof part}:${String(part)}`
   ).join("\u0000");
 
-function sizeOf(value: unknown): number {
-  if (typeof value === "string") return value.length * 3;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value === null || typeof value !== "object") return 16;
-  try {
-    return JSON.stringify(value, (_k, v) => typeof v === "bigint" ? String(v) : v).length * 3;
-  } catch {
-    return 64 * 1024;
+/** An upper estimate of a value's serialized size, walked without building a string. */
+function sizeOf(value: unknown, depth = 0): number {
+  switch (typeof value) {
+    case "string":
+      return 4 + value.length * 3;
+    case "object":
+      break;
+    default:
+      return 16;
   }
+  if (value === null) return 4;
+  if (value instanceof Uint8Array) return 8 + value.byteLength;
+  if (depth > 32) return 64 * 1024;
+  let size = 8;
+  if (Array.isArray(value)) {
+    for (const item of value) size += 2 + sizeOf(item, depth + 1);
+    return size;
+  }
+  for (const key in value) {
+    size += 4 + key.length * 3 + sizeOf((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return size;
 }
 
 /** An atomic operation that records what it will do, for the group committer. */
