@@ -236,20 +236,8 @@ export async function startService(
   const port = server.addr.port;
   publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${port}`;
   const stopTimers = startDrivers(config, parts.delivery, sweeper.sweep);
-  logger.info("listening", {
-    version: VERSION,
-    address: `http://${config.host}:${port}`,
-    publicBaseUrl,
-    kvPath: config.kvPath,
-    kv: describeKvPath(config.kvPath),
-    processor: parts.plugin.processor.name,
-    webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
-  });
-  // Payments recorded by an earlier version get the console's indexes, off the start path.
-  const indexing = indexEarlierTransactions(kv).then(
-    (count) => count > 0 && logger.info("indexed earlier transactions for the console", { count }),
-    (error) => logger.error("indexing earlier transactions failed", { error }),
-  );
+  logListening(config, parts, port, publicBaseUrl, logger);
+  const indexing = indexInBackground(kv, logger);
   const shutdown = once(async () => {
     stopTimers();
     await indexing;
@@ -270,6 +258,32 @@ export async function startService(
     sweep: sweeper.sweep,
     shutdown,
   };
+}
+
+function logListening(
+  config: Config,
+  parts: Parts,
+  port: number,
+  publicBaseUrl: string,
+  logger: Logger,
+): void {
+  logger.info("listening", {
+    version: VERSION,
+    address: `http://${config.host}:${port}`,
+    publicBaseUrl,
+    kvPath: config.kvPath,
+    kv: describeKvPath(config.kvPath),
+    processor: parts.plugin.processor.name,
+    webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
+  });
+}
+
+/** Payments recorded by an earlier version get the console's indexes, off the start path. */
+function indexInBackground(kv: Deno.Kv, logger: Logger): Promise<unknown> {
+  return indexEarlierTransactions(kv).then(
+    (count) => count > 0 && logger.info("indexed earlier transactions for the console", { count }),
+    (error) => logger.error("indexing earlier transactions failed", { error }),
+  );
 }
 
 /** Starts the queue listener and the sweeper's timer (and cron on Deno Deploy). */
