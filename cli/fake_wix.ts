@@ -190,125 +190,145 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
     headers: { "content-type": "application/json", ...headers },
   });
 
-/** Starts a fake Wix on loopback. */
-export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
-  const appId = options.appId ?? "test-app-id";
-  const appSecret = options.appSecret ?? "test-app-secret";
-  const random = mulberry32(options.seed ?? 42);
-  const issued = new Set<string>();
-  const used = new Set<string>();
-  const closing = new AbortController();
-  let failureRate = 0;
-  let failureStatuses = [500, 503, 429];
-  let retryAfter: number | undefined;
-  let isDown = false;
-  let delayMs = 0;
-  let drop = false;
-  const failuresFor = new Map<string, { count: number; status: number }>();
+/** The fake's state and its two endpoints; {@link startFakeWix} serves it. */
+class FakeWixState {
+  readonly issued = new Set<string>();
+  readonly used = new Set<string>();
+  readonly closing = new AbortController();
+  readonly random: () => number;
+  readonly failuresFor = new Map<string, { count: number; status: number }>();
+  failureRate = 0;
+  failureStatuses = [500, 503, 429];
+  retryAfter: number | undefined;
+  isDown = false;
+  delayMs = 0;
+  drop = false;
+  inFlight = 0;
+  readonly record: Omit<FakeWix, "url" | "port" | "close" | "setDropConnections">;
 
-  const wix: Omit<FakeWix, "url" | "port" | "close"> = {
-    appId,
-    appSecret,
-    events: [],
-    attempts: [],
-    refusals: [],
-    tokensIssued: 0,
-    violations: [],
-    maxInFlight: 0,
-    setFailureRate(rate, statuses = [500, 503, 429], retryAfterSeconds) {
-      failureRate = rate;
-      failureStatuses = statuses;
-      retryAfter = retryAfterSeconds;
-    },
-    failNextFor(id, count, status = 500) {
-      failuresFor.set(id, { count, status });
-    },
-    down: () => void (isDown = true),
-    up: () => void (isDown = false),
-    setDelay: (ms) => void (delayMs = ms),
-    setDropConnections(on) {
-      drop = on;
-      if (on) { for (const conn of open) closeQuietly(conn); }
-    },
-    eventsFor: (id) => wix.events.filter((event) => event.wixTransactionId === id),
-  };
+  constructor(readonly options: FakeWixOptions) {
+    this.random = mulberry32(options.seed ?? 42);
+    this.record = {
+      appId: options.appId ?? "test-app-id",
+      appSecret: options.appSecret ?? "test-app-secret",
+      events: [],
+      attempts: [],
+      refusals: [],
+      tokensIssued: 0,
+      violations: [],
+      maxInFlight: 0,
+      setFailureRate: (rate, statuses = [500, 503, 429], retryAfterSeconds) => {
+        this.failureRate = rate;
+        this.failureStatuses = statuses;
+        this.retryAfter = retryAfterSeconds;
+      },
+      failNextFor: (id, count, status = 500) => void this.failuresFor.set(id, { count, status }),
+      down: () => void (this.isDown = true),
+      up: () => void (this.isDown = false),
+      setDelay: (ms) => void (this.delayMs = ms),
+      eventsFor: (id) => this.record.events.filter((event) => event.wixTransactionId === id),
+    };
+  }
 
-  const violation = (status: number, message: string) => {
-    wix.violations.push(message);
-    wix.refusals.push({ at: Date.now(), endpoint: "token", status, reason: message });
-    return json(status, { message });
-  };
+  /** Routes one request to the token endpoint or Submit Event. */
+  async handle(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (this.isDown) {
+      await request.body?.cancel();
+      const note = path === "/oauth/access" ? "down (token)" : "down";
+      this.record.attempts.push({ at: Date.now(), status: 503, note });
+      return json(503, { message: "down" });
+    }
+    if (request.method === "POST" && path === "/oauth/access") return await this.oauth(request);
+    if (
+      request.method === "POST" &&
+      (path === "/payments/v1/provider-platform-events" ||
+        path === "/payments/psp/v1/provider-platform-events")
+    ) return await this.submitEvent(request);
+    await request.body?.cancel();
+    return json(404, { message: `no route ${request.method} ${path}` });
+  }
 
-  async function oauth(request: Request): Promise<Response> {
+  #refuseToken(status: number, reason: string, isViolation: boolean): Response {
+    if (isViolation) this.record.violations.push(reason);
+    this.record.refusals.push({ at: Date.now(), endpoint: "token", status, reason });
+    return json(status, { message: isViolation ? reason : "bad client credentials" });
+  }
+
+  async oauth(request: Request): Promise<Response> {
     const body = await request.json().catch(() => null);
     if (!body || body.grant_type !== "client_credentials" || body.scope !== "CASHIER.GET_ACCESS") {
-      return violation(
+      return this.#refuseToken(
         400,
         "token request must have grant_type client_credentials and scope CASHIER.GET_ACCESS",
+        true,
       );
     }
-    if (body.client_id !== appId || body.client_secret !== appSecret) {
+    if (body.client_id !== this.record.appId || body.client_secret !== this.record.appSecret) {
       const reason = `bad client credentials (client_id ${JSON.stringify(body.client_id)})`;
-      wix.refusals.push({ at: Date.now(), endpoint: "token", status: 401, reason });
-      return json(401, { message: "bad client credentials" });
+      return this.#refuseToken(401, reason, false);
     }
     const token = `tok_${crypto.randomUUID()}`;
-    issued.add(token);
-    wix.tokensIssued++;
+    this.issued.add(token);
+    this.record.tokensIssued++;
     return json(200, { refresh_token: null, access_token: token });
   }
 
-  let inFlight = 0;
-  async function submitEvent(request: Request): Promise<Response> {
-    inFlight++;
-    wix.maxInFlight = Math.max(wix.maxInFlight, inFlight);
+  async submitEvent(request: Request): Promise<Response> {
+    this.inFlight++;
+    this.record.maxInFlight = Math.max(this.record.maxInFlight, this.inFlight);
     try {
-      return await answerSubmitEvent(request);
+      return await this.answerSubmitEvent(request);
     } finally {
-      inFlight--;
+      this.inFlight--;
     }
   }
 
-  async function answerSubmitEvent(request: Request): Promise<Response> {
-    const at = Date.now();
-    const text = await request.text();
-    const body = parseJson(text);
-    const wixTransactionId = transactionIdOf(body);
-    const answer = (status: number, note?: string, headers: Record<string, string> = {}) => {
-      wix.attempts.push({ at, status, note, wixTransactionId });
-      return json(status, status === 200 ? {} : { message: note }, headers);
-    };
-    const refuse = (status: number, reason: string, isViolation = true) => {
-      if (isViolation) wix.violations.push(reason);
-      wix.refusals.push({ at, endpoint: "event", status, reason, wixTransactionId });
-      return answer(status, reason);
-    };
+  /** Why a Submit Event request breaks the contract, if it does (status and reason). */
+  #contractProblem(request: Request, body: unknown): [number, string, boolean] | undefined {
     const token = request.headers.get("authorization") ?? "";
     if (token.startsWith("Bearer ")) {
-      return refuse(401, "Authorization must be the bare token, without Bearer");
+      return [401, "Authorization must be the bare token, without Bearer", true];
     }
-    if (!issued.has(token)) return refuse(401, "unknown access token", false);
-    if (used.has(token)) {
-      return refuse(401, "an access token was reused; fetch a fresh one for every webhook");
+    if (!this.issued.has(token)) return [401, "unknown access token", false];
+    if (this.used.has(token)) {
+      return [401, "an access token was reused; fetch a fresh one for every webhook", true];
     }
-    used.add(token);
+    this.used.add(token);
     const userAgent = request.headers.get("user-agent") ?? "";
     if (!/^[^\s/]+\/\S+$/.test(userAgent)) {
-      return refuse(400, `User-Agent must be {PSP}/{version}, got ${JSON.stringify(userAgent)}`);
+      return [400, `User-Agent must be {PSP}/{version}, got ${JSON.stringify(userAgent)}`, true];
     }
     if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) {
-      return refuse(400, "Content-Type must be application/json");
+      return [400, "Content-Type must be application/json", true];
     }
     const problems = checkEventBody(body);
-    if (problems.length > 0) {
-      wix.violations.push(...problems);
-      return refuse(400, problems.join("; "), false);
+    if (problems.length === 0) return undefined;
+    this.record.violations.push(...problems);
+    return [400, problems.join("; "), false];
+  }
+
+  async answerSubmitEvent(request: Request): Promise<Response> {
+    const at = Date.now();
+    const body = parseJson(await request.text());
+    const wixTransactionId = transactionIdOf(body);
+    const answer = (status: number, note?: string, headers: Record<string, string> = {}) => {
+      this.record.attempts.push({ at, status, note, wixTransactionId });
+      return json(status, status === 200 ? {} : { message: note }, headers);
+    };
+    const problem = this.#contractProblem(request, body);
+    if (problem) {
+      const [status, reason, isViolation] = problem;
+      if (isViolation) this.record.violations.push(reason);
+      this.record.refusals.push({ at, endpoint: "event", status, reason, wixTransactionId });
+      return answer(status, reason);
     }
-    if (delayMs > 0) await pause(delayMs);
-    const injected = injectedFailure(wixTransactionId);
+    if (this.delayMs > 0) await this.pause(this.delayMs);
+    const injected = this.injectedFailure(wixTransactionId);
     if (injected) return answer(injected.status, "injected failure", injected.headers);
     const kind = KINDS.find((k) => k in body.event)!;
     const payload = body.event[kind];
+    const userAgent = request.headers.get("user-agent") ?? "";
     const event: ReceivedEvent = {
       at,
       kind,
@@ -317,15 +337,15 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
       body,
       userAgent,
     };
-    wix.events.push(event);
-    options.onEvent?.(event);
+    this.record.events.push(event);
+    this.options.onEvent?.(event);
     return answer(200);
   }
 
-  function pause(ms: number): Promise<void> {
+  pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      closing.signal.addEventListener("abort", () => {
+      this.closing.signal.addEventListener("abort", () => {
         clearTimeout(timer);
         resolve();
       }, { once: true });
@@ -333,78 +353,87 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
   }
 
   /** The failure to answer instead of accepting, if one is due: per transaction, then by rate. */
-  function injectedFailure(wixTransactionId: string | undefined) {
-    const planned = wixTransactionId === undefined ? undefined : failuresFor.get(wixTransactionId);
+  injectedFailure(wixTransactionId: string | undefined) {
+    const planned = wixTransactionId === undefined
+      ? undefined
+      : this.failuresFor.get(wixTransactionId);
     if (planned && planned.count > 0) {
       planned.count--;
       return { status: planned.status, headers: {} };
     }
-    if (!(failureRate > 0 && random() < failureRate)) return undefined;
-    const status = failureStatuses[Math.floor(random() * failureStatuses.length)];
+    if (!(this.failureRate > 0 && this.random() < this.failureRate)) return undefined;
+    const status = this.failureStatuses[Math.floor(this.random() * this.failureStatuses.length)];
     const headers: Record<string, string> =
-      retryAfter !== undefined && (status === 429 || status === 503)
-        ? { "retry-after": String(retryAfter) }
+      this.retryAfter !== undefined && (status === 429 || status === 503)
+        ? { "retry-after": String(this.retryAfter) }
         : {};
     return { status, headers };
   }
+}
 
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
-    const path = new URL(request.url).pathname;
-    if (isDown) {
-      await request.body?.cancel();
-      wix.attempts.push({
-        at: Date.now(),
-        status: 503,
-        note: path === "/oauth/access" ? "down (token)" : "down",
-      });
-      return json(503, { message: "down" });
-    }
-    if (request.method === "POST" && path === "/oauth/access") return await oauth(request);
-    if (
-      request.method === "POST" &&
-      (path === "/payments/v1/provider-platform-events" ||
-        path === "/payments/psp/v1/provider-platform-events")
-    ) return await submitEvent(request);
-    await request.body?.cancel();
-    return json(404, { message: `no route ${request.method} ${path}` });
-  });
-
-  // A TCP front that forwards to the server, or closes connections while "drop" is on.
+/**
+ * A TCP front on `port` that forwards each connection to `upstreamPort`, or closes connections
+ * at once while `dropping()` says so.
+ */
+function startTcpFront(
+  options: { port?: number; hostname?: string },
+  upstreamPort: number,
+  dropping: () => boolean,
+) {
   const listener = Deno.listen({
     port: options.port ?? 0,
     hostname: options.hostname ?? "127.0.0.1",
   });
   const open = new Set<Deno.Conn>();
   const pipes = new Set<Promise<unknown>>();
-  function closeQuietly(conn: Deno.Conn) {
+  const closeQuietly = (conn: Deno.Conn) => {
     open.delete(conn);
     try {
       conn.close();
     } catch { /* already closed */ }
-  }
+  };
   const accepting = (async () => {
     for await (const conn of listener) {
-      if (drop) {
+      if (dropping()) {
         closeQuietly(conn);
         continue;
       }
-      const upstream = await Deno.connect({ port: server.addr.port, hostname: "127.0.0.1" });
+      const upstream = await Deno.connect({ port: upstreamPort, hostname: "127.0.0.1" });
       open.add(conn);
       open.add(upstream);
       const both = Promise.allSettled([
         conn.readable.pipeTo(upstream.writable),
         upstream.readable.pipeTo(conn.writable),
-      ])
-        .finally(() => {
-          closeQuietly(conn);
-          closeQuietly(upstream);
-          pipes.delete(both);
-        });
+      ]).finally(() => {
+        closeQuietly(conn);
+        closeQuietly(upstream);
+        pipes.delete(both);
+      });
       pipes.add(both);
     }
   })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    /** Closes every open connection (when dropping starts). */
+    dropAll: () => [...open].forEach(closeQuietly),
+    async close() {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of [...open]) closeQuietly(conn);
+      await Promise.allSettled([...pipes]);
+    },
+  };
+}
 
-  const port = (listener.addr as Deno.NetAddr).port;
+/** Starts a fake Wix on loopback. */
+export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
+  const state = new FakeWixState(options);
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (request) => state.handle(request),
+  );
+  const front = startTcpFront(options, server.addr.port, () => state.drop);
+  const wix = state.record;
   return Promise.resolve({
     ...wix,
     // Getters keep the live counters visible through the returned object.
@@ -414,14 +443,15 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
     get maxInFlight() {
       return wix.maxInFlight;
     },
-    url: `http://127.0.0.1:${port}`,
-    port,
+    setDropConnections(on: boolean) {
+      state.drop = on;
+      if (on) front.dropAll();
+    },
+    url: `http://127.0.0.1:${front.port}`,
+    port: front.port,
     async close() {
-      closing.abort();
-      listener.close();
-      await accepting.catch(() => {});
-      for (const conn of [...open]) closeQuietly(conn);
-      await Promise.allSettled([...pipes]);
+      state.closing.abort();
+      await front.close();
       await server.shutdown();
     },
   });
