@@ -246,7 +246,8 @@ async function startService(
     args: [
       "run",
       ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
-      ...(Deno.env.get("BENCH_V8_FLAGS") ? [`--v8-flags=${Deno.env.get("BENCH_V8_FLAGS")}`] : []),
+      // As `deno task start` runs it; BENCH_V8_FLAGS replaces the flags for an experiment.
+      `--v8-flags=${Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=2"}`,
       "--allow-net",
       "--allow-env",
       "--allow-read",

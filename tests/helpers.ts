@@ -220,6 +220,7 @@ export function mainCommand(env: Record<string, string>, args: string[] = []): D
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--v8-flags=--max-semi-space-size=2",
       "--allow-net",
       "--allow-env",
       "--allow-read",
