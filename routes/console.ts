@@ -178,7 +178,13 @@ const list = consoleRoute(
   async (ctx, deps, session) => {
     const merchant = ctx.url.searchParams.get("merchant") ?? undefined;
     const cursor = ctx.url.searchParams.get("cursor") ?? undefined;
-    const data = await listTransactions(deps.kv, { cursor, wixMerchantId: merchant });
+    const data = await listTransactions(deps.kv, { cursor, wixMerchantId: merchant }).catch(
+      () => undefined, // KV refuses a cursor it did not issue
+    );
+    if (!data) {
+      const message = "That page link is not valid any more; start from the newest.";
+      return html(messagePage("Bad page link", message, session.csrf), 400);
+    }
     const older = data.next &&
       `/console/transactions?${new URLSearchParams({
         ...(merchant ? { merchant } : {}),

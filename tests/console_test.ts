@@ -100,6 +100,11 @@ Deno.test("console: sessions, CSRF and cross-site requests; off without PSP_API_
       303,
       "same-origin with the token",
     );
+    const badCursor = await fetch(`${t.url}/console/transactions?cursor=%21%21%21`, {
+      headers: { cookie: `psp_console=${cookie}` },
+    });
+    assert.equal(badCursor.status, 400);
+    assert.match(await badCursor.text(), /not valid any more/);
     assert.equal((await post("/console/logout", { csrf })).status, 303);
     const after = await fetch(`${t.url}/console`, {
       headers: { cookie: `psp_console=${cookie}` },
