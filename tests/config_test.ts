@@ -24,7 +24,7 @@ Deno.test("config: embedded defaults need no variables", () => {
   ]);
   const total = config.webhookRetrySchedule.reduce((sum, ms) => sum + ms, 0);
   assert.ok(total >= 24 * 3_600_000, "the default schedule must last at least 24 hours");
-  assert.equal(config.webhookConcurrency, 16);
+  assert.equal(config.webhookConcurrency, 48);
   assert.equal(config.webhookTimeoutMs, 10_000);
 });
 

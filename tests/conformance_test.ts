@@ -3,7 +3,8 @@ import { runConformance } from "../cli/conformance/mod.ts";
 import type { ConformanceOptions, RuleResult } from "../cli/conformance/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import { importRs256PrivateKey } from "../core/wix/mod.ts";
-import { fakeWixEnv, freePort, startTestService, testKeyPair } from "./helpers.ts";
+import { fakeWixEnv, startTestService, testKeyPair } from "./helpers.ts";
+import { startFakeWix } from "../cli/fake_wix.ts";
 import type { TestService } from "./helpers.ts";
 
 /**
@@ -176,8 +177,9 @@ async function checkVariant(
   variant: Partial<Variant>,
   options: Partial<ConformanceOptions> = {},
 ): Promise<RuleResult[]> {
-  const wixPort = freePort();
-  const wixUrl = `http://127.0.0.1:${wixPort}`;
+  // The fake Wix listens first, on a port of its own choosing, so nothing can take it meanwhile.
+  const wix = await startFakeWix(APP);
+  const wixUrl = wix.url;
   let stopping: Promise<void> | undefined;
   // Called by a relay only once the service runs.
   const die = () => void (stopping ??= service.close());
@@ -192,7 +194,8 @@ async function checkVariant(
     return await runConformance({
       url: front ? `http://127.0.0.1:${front.addr.port}` : target,
       privateKey: await importRs256PrivateKey((await testKeyPair()).privatePem),
-      wixPort,
+      wixPort: wix.port,
+      wix,
       ...APP,
       webhookTimeoutMs: 8000,
       ...options,

@@ -10,6 +10,7 @@
  */
 
 import { startFakeWix } from "../fake_wix.ts";
+import type { FakeWix } from "../fake_wix.ts";
 import { DEFAULT_SPI_PATHS, SpiClient } from "./client.ts";
 import type { SpiPaths } from "./client.ts";
 import { CheckContext, Skip } from "./context.ts";
@@ -35,6 +36,8 @@ export interface ConformanceOptions {
   privateKey: CryptoKey;
   /** Port of the fake Wix; the server's `WIX_API_BASE_URL` must point at it. */
   wixPort: number;
+  /** A fake Wix already running (then `wixPort` is not used); the run closes it. */
+  wix?: FakeWix;
   appId: string;
   appSecret: string;
   paths?: SpiPaths;
@@ -83,9 +86,10 @@ export async function runConformance(options: ConformanceOptions): Promise<RuleR
   const client = new SpiClient(options.url, options.paths ?? DEFAULT_SPI_PATHS, options.privateKey);
   const probe = await client.post("connect", {});
   if (probe.status === 0) {
+    await options.wix?.close();
     return [{ id: "server-reachable", result: "fail", evidence: probe.error ?? "no answer" }];
   }
-  const wix = await startFakeWix({
+  const wix = options.wix ?? await startFakeWix({
     port: options.wixPort,
     appId: options.appId,
     appSecret: options.appSecret,

@@ -193,7 +193,7 @@ const VARIABLES = {
     }).prefault("0s,5s,5m,30m,2h,5h,10h,10h"),
     example: "0s,5s,5m,30m,2h,5h,10h,10h",
   },
-  WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(16), example: "16" },
+  WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(48), example: "48" },
   WEBHOOK_TIMEOUT: { schema: duration(120_000).default(10_000), example: "10s" },
   SWEEP_INTERVAL: { schema: duration(3_600_000).default(1000), example: "1s" },
   SHUTDOWN_TIMEOUT: { schema: duration(600_000).default(10_000), example: "10s" },
