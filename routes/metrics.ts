@@ -6,7 +6,7 @@
 
 import type { AppDeps } from "./deps.ts";
 import { countWebhookBacklog } from "../core/delivery/mod.ts";
-import { bearerToken, errorResponse, secretMatches } from "../core/http/mod.ts";
+import { requireBearer } from "../core/http/mod.ts";
 import type { Route } from "../core/http/mod.ts";
 import { recordKvCommits, recordWebhookBacklog, registry } from "../core/telemetry/mod.ts";
 import { groupCommitStats } from "../core/store/mod.ts";
@@ -18,18 +18,7 @@ export const metricsRoute: Route<AppDeps> = {
   gate: "public",
   async handle(ctx, deps) {
     const token = deps.config.metricsToken;
-    if (token !== undefined) {
-      const given = bearerToken(ctx.request);
-      if (given === undefined || !await secretMatches(given, token)) {
-        const response = errorResponse(
-          401,
-          "unauthorized",
-          "a valid Authorization: Bearer <METRICS_TOKEN> header is required",
-        );
-        response.headers.set("www-authenticate", "Bearer");
-        return response;
-      }
-    }
+    if (token !== undefined) await requireBearer(ctx.request, token, "METRICS_TOKEN");
     const backlog = await countWebhookBacklog(deps.kv);
     recordWebhookBacklog(backlog.owed, backlog.dead);
     const commits = groupCommitStats(deps.kv);

@@ -11,4 +11,4 @@ export * from "./gates.ts";
 export * from "./responses.ts";
 export * from "./router.ts";
 export * from "./serve.ts";
-export { bearerToken, secretMatches } from "./psp_gate.ts";
+export { requireBearer, secretMatches } from "./psp_gate.ts";

@@ -18,8 +18,24 @@ export async function secretMatches(given: string, expected: string): Promise<bo
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if there is one. */
-export function bearerToken(request: Request): string | undefined {
+function bearerToken(request: Request): string | undefined {
   return /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+}
+
+/**
+ * Throws 401 (with `WWW-Authenticate: Bearer`, the request's body discarded) unless `request`
+ * carries `Authorization: Bearer <secret>`; `name` is the setting the message names.
+ */
+export async function requireBearer(request: Request, secret: string, name: string): Promise<void> {
+  const given = bearerToken(request);
+  if (given !== undefined && await secretMatches(given, secret)) return;
+  await request.body?.cancel().catch(() => {});
+  throw new HttpError(
+    401,
+    "unauthorized",
+    `a valid Authorization: Bearer <${name}> header is required`,
+    { "www-authenticate": "Bearer" },
+  );
 }
 
 /**
@@ -35,18 +51,6 @@ export async function verifyPspRequest(
   if (apiKey === undefined) {
     throw new HttpError(404, "not_found", "the PSP API is disabled; set PSP_API_KEY to enable it");
   }
-  const given = bearerToken(request);
-  const valid = given !== undefined && await secretMatches(given, apiKey);
-  if (!valid) {
-    await request.body?.cancel().catch(() => {});
-    throw new HttpError(
-      401,
-      "unauthorized",
-      "a valid Authorization: Bearer <PSP_API_KEY> header is required",
-      {
-        "www-authenticate": "Bearer",
-      },
-    );
-  }
+  await requireBearer(request, apiKey, "PSP_API_KEY");
   return await readBodyLimited(request, maxBodyBytes, stopping);
 }
