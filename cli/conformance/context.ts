@@ -130,6 +130,20 @@ export class CheckContext {
     return this.wix.eventsFor(id).filter((e) => kind === undefined || e.kind === kind);
   }
 
+  /**
+   * Events of one kind for `id`, once one that `arrived` accepts is there (or the timeout
+   * passed) and a second, if the PSP sends one, had a second to arrive.
+   */
+  async settledEvents(
+    id: string,
+    kind: ReceivedEvent["kind"],
+    arrived: (event: ReceivedEvent) => boolean,
+  ): Promise<ReceivedEvent[]> {
+    await this.waitFor(() => this.events(id, kind).find(arrived));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return this.events(id, kind);
+  }
+
   /** Why no event of `id` is there: what the fake refused, or that nothing came at all. */
   noEvent(id: string, waitedMs = this.webhookTimeoutMs): string {
     const refused = describeRefusals(this.wix, id);

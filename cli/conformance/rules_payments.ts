@@ -7,6 +7,7 @@
 
 import { isApproval, mask, show, whyNotApproved, whyNotConnected } from "./client.ts";
 import type { Reply } from "./client.ts";
+import type { ReceivedEvent } from "../fake_wix.ts";
 import { Skip } from "./context.ts";
 import type { CheckContext, Payment } from "./context.ts";
 import { judge } from "./rule.ts";
@@ -100,7 +101,8 @@ async function refundIdempotent(ctx: CheckContext): Promise<Verdict> {
   const first = await refund(ctx, payment, wixRefundId, amount);
   if (!refunded(first)) throw new Skip(`the first refund did not succeed: ${show(first)}`);
   const again = await refund(ctx, payment, wixRefundId, amount);
-  const events = await settledEvents(ctx, payment.id, (e) => e.payload.wixRefundId === wixRefundId);
+  const ours = (e: ReceivedEvent) => e.payload.wixRefundId === wixRefundId;
+  const events = (await ctx.settledEvents(payment.id, "refund", ours)).filter(ours);
   const ids = new Set(events.map((e) => e.payload.pluginRefundId));
   const problems = [
     ...(same(first, again) ? [] : [`the replay answered ${show(again)}`]),
@@ -113,17 +115,6 @@ async function refundIdempotent(ctx: CheckContext): Promise<Verdict> {
       ? `first: ${show(first)}; ${problems.join("; ")}`
       : `same wixRefundId twice: one pluginRefundId ${first.body?.pluginRefundId}, one refund event`,
   );
-}
-
-/** Refund events of a payment matching `which`, once the first arrived and a second had time. */
-async function settledEvents(
-  ctx: CheckContext,
-  id: string,
-  which: (e: ReturnType<CheckContext["events"]>[number]) => boolean,
-) {
-  await ctx.waitFor(() => ctx.events(id, "refund").find(which));
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // let a second one, if any, arrive
-  return ctx.events(id, "refund").filter(which);
 }
 
 async function refundWithinBalance(ctx: CheckContext): Promise<Verdict> {
@@ -147,11 +138,8 @@ async function refundWithinBalance(ctx: CheckContext): Promise<Verdict> {
   if (refunded(third)) {
     problems.push(`a third refund of ${part} beyond the ${total - 2 * part} left was accepted`);
   }
-  const events = await settledEvents(
-    ctx,
-    payment.id,
-    (e) => ids.includes(e.payload.wixRefundId as string),
-  );
+  const ours = (e: ReceivedEvent) => ids.includes(e.payload.wixRefundId as string);
+  const events = (await ctx.settledEvents(payment.id, "refund", ours)).filter(ours);
   const sum = events.reduce((s, e) => s + Number(e.payload.amount), 0);
   if (problems.length === 0 && sum !== 2 * part) {
     problems.push(

@@ -68,9 +68,7 @@ async function oneChargeOneEvent(ctx: CheckContext): Promise<Verdict> {
     Array.from({ length: 20 }, () => ctx.client.post("create", body)),
   );
   const answered = new Set(replies.filter(isApproval).map((r) => r.body?.pluginTransactionId));
-  await ctx.waitFor(() => firstFinal(ctx, id));
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // let a second charge's event arrive
-  const events = ctx.events(id, "transaction");
+  const events = await ctx.settledEvents(id, "transaction", (e) => !isPending(e));
   if (events.length === 0) return judge(false, ctx.noEvent(id));
   const charged = new Set(events.map((e) => e.payload.pluginTransactionId));
   return judge(
