@@ -7,7 +7,12 @@
 
 import { countWebhookBacklog, listTransactionWebhooks } from "../delivery/mod.ts";
 import type { WebhookBacklog, WebhookRecord } from "../delivery/mod.ts";
-import { findTransactionByPluginId, getTransaction, listRefunds } from "../payments/mod.ts";
+import {
+  findTransactionByPluginId,
+  getTransaction,
+  getTransactions,
+  listRefunds,
+} from "../payments/mod.ts";
 import type { RefundRecord, TransactionRecord } from "../payments/mod.ts";
 import { kvKeys } from "../store/mod.ts";
 import { listSpiRequests } from "./journal.ts";
@@ -38,20 +43,19 @@ export async function overview(kv: Deno.Kv, now: number): Promise<Overview> {
   const payments: Record<string, number> = {};
   const refunds: Record<string, number> = {};
   const lags: number[] = [];
-  let seen = 0;
+  const ids: string[] = [];
   const index = kv.list({
     start: kvKeys.transactionByTime(since, ""),
     end: kvKeys.transactionByTime(now + 1, ""),
   }, { reverse: true, limit: OVERVIEW_CAP });
-  for await (const entry of index) {
-    seen++;
-    const tx = await getTransaction(kv, entry.key[2] as string);
-    if (!tx) continue;
+  for await (const entry of index) ids.push(entry.key[2] as string);
+  for (const [i, tx] of (await getTransactions(kv, ids)).entries()) {
     payments[tx.status] = (payments[tx.status] ?? 0) + 1;
     const hour = hours[Math.floor((tx.createdAt - firstHour) / 3_600_000)];
     if (hour) hour.byStatus[tx.status] = (hour.byStatus[tx.status] ?? 0) + 1;
-    if (tx.refundedAmount > 0 || tx.reservedRefundAmount > 0 || seen <= 200) {
-      await tallyTransaction(kv, tx, refunds, seen <= 200 ? lags : undefined);
+    // Lags from the newest 200; refunds from every payment that has some.
+    if (tx.refundedAmount > 0 || tx.reservedRefundAmount > 0 || i < 200) {
+      await tallyTransaction(kv, tx, refunds, i < 200 ? lags : undefined);
     }
   }
   lags.sort((a, b) => a - b);
@@ -62,7 +66,7 @@ export async function overview(kv: Deno.Kv, now: number): Promise<Overview> {
     payments,
     refunds,
     webhooks: { ...await countWebhookBacklog(kv), lagP50Ms: pick(0.5), lagP99Ms: pick(0.99) },
-    capped: seen >= OVERVIEW_CAP,
+    capped: ids.length >= OVERVIEW_CAP,
   };
 }
 
@@ -104,9 +108,8 @@ export async function listTransactions(
   });
   const ids: string[] = [];
   for await (const entry of list) ids.push(entry.key.at(-1) as string);
-  const records = await Promise.all(ids.map((id) => getTransaction(kv, id)));
   return {
-    transactions: records.filter((tx): tx is TransactionRecord => tx !== null),
+    transactions: await getTransactions(kv, ids),
     next: ids.length === (options.limit ?? 25) ? list.cursor : undefined,
   };
 }

@@ -110,6 +110,21 @@ export async function getTransaction(
   return (await kv.get<TransactionRecord>(kvKeys.transaction(wixTransactionId))).value;
 }
 
+/** Reads transactions by id, ten keys per KV read, in the order given; unknown ids are left out. */
+export async function getTransactions(
+  kv: Deno.Kv,
+  wixTransactionIds: string[],
+): Promise<TransactionRecord[]> {
+  const records: TransactionRecord[] = [];
+  for (let i = 0; i < wixTransactionIds.length; i += 10) {
+    const keys = wixTransactionIds.slice(i, i + 10).map((id) => kvKeys.transaction(id));
+    for (const entry of await kv.getMany<TransactionRecord[]>(keys)) {
+      if (entry.value) records.push(entry.value);
+    }
+  }
+  return records;
+}
+
 /** Reads a refund by `pluginRefundId`. */
 export async function getRefund(kv: Deno.Kv, pluginRefundId: string): Promise<RefundRecord | null> {
   return (await kv.get<RefundRecord>(kvKeys.refund(pluginRefundId))).value;
