@@ -1,13 +1,15 @@
 /**
  * A fake Wix on loopback: the OAuth token endpoint and Submit Event (spec §3). It checks what it
  * receives against the contract (token fresh and single-use, no `Bearer`, `User-Agent`, body
- * shape, string amounts), records every event it accepts, and can be told to misbehave: a share
- * of failures (500/503/429), slow answers, dropped connections, or being down for a while.
+ * shape from `submit_event.ts`), records every event it accepts and every request it refuses,
+ * and can be told to misbehave: a share of failures (500/503/429), failures for one
+ * transaction, slow answers, dropped connections, or being down for a while.
  *
- * Used by the tests, and by the CLI's `wix`, `demo` and `check` commands: it lives in `core/`
- * because the CLI ships it to users; the tests import it from here.
+ * Used by the CLI's `wix`, `demo` and `check` commands, and by the tests.
  * @module
  */
+
+import { checkEventBody, KINDS, transactionIdOf } from "./submit_event.ts";
 
 /** An event Wix accepted (answered 200). */
 export interface ReceivedEvent {
@@ -84,6 +86,8 @@ export interface FakeWix {
   close(): Promise<void>;
 }
 
+export { checkEventBody, describeEvent } from "./submit_event.ts";
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -95,75 +99,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const KINDS = ["transaction", "refund", "capture", "void"] as const;
-const DIGITS = /^\d+$/;
-
-/** Checks a Submit Event body against spec §3.3; returns the problems found. */
-export function checkEventBody(body: unknown): string[] {
-  const problems: string[] = [];
-  if (!body || typeof body !== "object" || !("event" in body)) {
-    return ['body must be {"event": {...}}'];
-  }
-  const event = (body as { event: unknown }).event as Record<string, unknown>;
-  if (!event || typeof event !== "object") return ["event must be an object"];
-  const present = KINDS.filter((kind) => kind in event);
-  if (present.length !== 1) problems.push(`event must hold exactly one of ${KINDS.join(", ")}`);
-  if ("pluginId" in event) problems.push("event.pluginId is deprecated and must not be sent");
-  for (const kind of present) {
-    const p = event[kind] as Record<string, unknown>;
-    if (!p || typeof p !== "object") {
-      problems.push(`event.${kind} must be an object`);
-      continue;
-    }
-    if (typeof p.wixTransactionId !== "string" || p.wixTransactionId === "") {
-      problems.push(`event.${kind}.wixTransactionId must be a non-empty string`);
-    }
-    if ("reasonCode" in p && !Number.isInteger(p.reasonCode)) {
-      problems.push(`event.${kind}.reasonCode must be an integer`);
-    }
-    if ("errorCode" in p && (typeof p.errorCode !== "string" || p.errorCode.length > 50)) {
-      problems.push(`event.${kind}.errorCode must be a string of at most 50 characters`);
-    }
-    if (
-      "errorMessage" in p && (typeof p.errorMessage !== "string" || p.errorMessage.length > 300)
-    ) {
-      problems.push(`event.${kind}.errorMessage must be a string of at most 300 characters`);
-    }
-    if ("status" in p) problems.push(`event.${kind}.status is deprecated and must not be sent`);
-    if (kind === "transaction") {
-      if ("pluginTransactionId" in p && typeof p.pluginTransactionId !== "string") {
-        problems.push("event.transaction.pluginTransactionId must be a string");
-      }
-      if (!("reasonCode" in p) && typeof p.pluginTransactionId !== "string") {
-        problems.push("an approved event.transaction needs pluginTransactionId");
-      }
-      if (
-        "authorizedAmount" in p &&
-        !(typeof p.authorizedAmount === "string" && DIGITS.test(p.authorizedAmount))
-      ) {
-        problems.push("event.transaction.authorizedAmount must be a string of digits");
-      }
-    } else {
-      if (typeof p.amount !== "string" || !DIGITS.test(p.amount)) {
-        problems.push(
-          `event.${kind}.amount must be a string of digits (minor units), got ${
-            JSON.stringify(p.amount)
-          }`,
-        );
-      }
-    }
-    if (kind === "refund") {
-      if (typeof p.pluginRefundId !== "string" || p.pluginRefundId === "") {
-        problems.push("event.refund.pluginRefundId must be a non-empty string");
-      }
-      if ("wixRefundId" in p && typeof p.wixRefundId !== "string") {
-        problems.push("event.refund.wixRefundId must be a string");
-      }
-    }
-  }
-  return problems;
-}
-
 // deno-lint-ignore no-explicit-any
 function parseJson(text: string): any {
   try {
@@ -171,17 +106,6 @@ function parseJson(text: string): any {
   } catch {
     return undefined;
   }
-}
-
-/** The transaction an event body is about, if it names one. */
-function transactionIdOf(body: unknown): string | undefined {
-  const event = (body as { event?: Record<string, { wixTransactionId?: unknown }> })?.event;
-  if (!event || typeof event !== "object") return undefined;
-  for (const kind of KINDS) {
-    const id = event[kind]?.wixTransactionId;
-    if (typeof id === "string") return id;
-  }
-  return undefined;
 }
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -478,34 +402,4 @@ export function describeRefusals(
     byReason.set(key, (byReason.get(key) ?? 0) + 1);
   }
   return [...byReason].map(([reason, n]) => `${n} ${reason}`).join("; ");
-}
-
-/** One readable line for an event, e.g. `transaction tx-1 approved pluginTransactionId=sbx_1`. */
-export function describeEvent(event: ReceivedEvent): string {
-  const p = event.payload;
-  const code = p.reasonCode === undefined
-    ? undefined
-    : `${p.reasonCode}${p.errorCode ? ` ${p.errorCode}` : ""}`;
-  switch (event.kind) {
-    case "transaction": {
-      const pending = p.reasonCode === 5005 || p.reasonCode === 5009;
-      const state = code === undefined
-        ? "approved"
-        : pending
-        ? `pending ${code}`
-        : `declined ${code}`;
-      const id = p.pluginTransactionId ? ` pluginTransactionId=${p.pluginTransactionId}` : "";
-      return `transaction ${event.wixTransactionId} ${state}${id}`;
-    }
-    case "refund": {
-      const origin = p.wixRefundId ? `wixRefundId=${p.wixRefundId}` : "PSP-initiated";
-      return `refund ${event.wixTransactionId} amount=${p.amount} ${
-        code ? `failed ${code}` : "succeeded"
-      } pluginRefundId=${p.pluginRefundId} ${origin}`;
-    }
-    default:
-      return `${event.kind} ${event.wixTransactionId} amount=${p.amount} ${
-        code ? `declined ${code}` : "succeeded"
-      }`;
-  }
 }
