@@ -1,6 +1,7 @@
 /**
- * Deno KV access: opening a database, every key the service uses (built in `keys.ts` only),
- * optimistic read-check-write with retries, and durable scheduled jobs. Knows nothing of what
+ * Deno KV access: opening a database (its atomic commits grouped, and waiting out another
+ * process's lock), every key the service uses (built in `keys.ts` only), optimistic
+ * read-check-write with retries, and durable scheduled jobs. Knows nothing of what
  * the records mean; imports only `common`.
  * @module
  */
