@@ -38,9 +38,10 @@ Deno.test("worker: an announcement during a sweep's attempt of the same record i
     const tx = { wixTransactionId: "tx-race", webhookSeq: 0 };
     const body = { event: { transaction: { wixTransactionId: "tx-race" } } };
     const id = outbox.owe(op, tx, "transaction", "final", body, Date.now());
-    assert.ok((await op.commit()).ok);
+    const commit = await op.commit();
+    assert.ok(commit.ok);
     worker.kick(id); // the sweep, first: its attempt cannot lease the pre-leased record
-    outbox.committed(op); // the announcement, while that attempt is still running
+    outbox.committed(op, commit.versionstamp); // the announcement, while that attempt runs
     await eventually("the webhook", () => sent.length === 1 || undefined, 3000);
     assert.deepEqual(sent, [body]);
   } finally {

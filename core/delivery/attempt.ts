@@ -13,7 +13,7 @@
 
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
-import { atomicRetry, kvKeys } from "../store/mod.ts";
+import { atomicRetry, knownEntry, kvKeys } from "../store/mod.ts";
 import { planDelivery } from "./ordering.ts";
 import type { WebhookQueueMessage } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
@@ -46,8 +46,9 @@ export async function leaseWebhook(
   id: string,
   force: boolean,
   owner: string,
-): Promise<WebhookRecord | undefined> {
-  return await atomicRetry<WebhookRecord | undefined>(async () => {
+): Promise<LeasedWebhook | undefined> {
+  let versionstamp = "";
+  const record = await atomicRetry<WebhookRecord | undefined>(async () => {
     const now = ctx.clock.now();
     const entry = await ctx.kv.get<WebhookRecord>(kvKeys.webhook(id));
     const record = entry.value;
@@ -86,7 +87,14 @@ export async function leaseWebhook(
     const leased: WebhookRecord = { ...record, lease: { owner, until: now + ctx.leaseMs } };
     op.set(kvKeys.webhook(id), leased);
     return { commit: op, value: leased };
-  });
+  }, (_, stamp) => versionstamp = stamp);
+  return record && { record, versionstamp };
+}
+
+/** A record this process holds the lease of, as written at `versionstamp`. */
+export interface LeasedWebhook {
+  record: WebhookRecord;
+  versionstamp: string;
 }
 
 /** Adds marking `record` superseded (never to be sent) to `op`. */
@@ -131,21 +139,26 @@ export function settleAttempt(
 }
 
 /**
- * Writes an attempt's result under `owner`'s lease: delivered, queued for a retry, or dead.
- * Returns the settled record, or `undefined` when the lease was lost meanwhile.
+ * Writes an attempt's result under the lease of `leased`: delivered, queued for a retry, or
+ * dead. The first try writes over the leased record without reading it (a changed record fails
+ * the check, and the next try reads). Returns the settled record, or `undefined` when the lease
+ * was lost meanwhile.
  */
 export async function recordAttempt(
   ctx: AttemptContext,
-  id: string,
-  owner: string,
+  leased: LeasedWebhook,
   result: SendResult,
   attempt: WebhookAttempt,
   finished: number,
 ): Promise<WebhookRecord | undefined> {
-  return await atomicRetry<WebhookRecord | undefined>(async () => {
-    const entry = await ctx.kv.get<WebhookRecord>(kvKeys.webhook(id));
+  const { id } = leased.record;
+  const owner = leased.record.lease?.owner;
+  return await atomicRetry<WebhookRecord | undefined>(async (tries) => {
+    const entry = tries === 1
+      ? knownEntry(kvKeys.webhook(id), leased.record, leased.versionstamp)
+      : await ctx.kv.get<WebhookRecord>(kvKeys.webhook(id));
     const current = entry.value;
-    if (!current || current.lease?.owner !== owner) return { done: undefined }; // lease lost
+    if (!current || !owner || current.lease?.owner !== owner) return { done: undefined }; // lost
     const { next, retryDelay } = settleAttempt(
       current,
       result,

@@ -39,8 +39,8 @@ export interface Outbox {
     body: SubmitEventBody,
     now: number,
   ): string;
-  /** Announces the webhooks `op` owed; call it only after `op` committed. */
-  committed(op: Deno.AtomicOperation): void;
+  /** Announces the webhooks `op` owed; call it only after `op` committed, at `versionstamp`. */
+  committed(op: Deno.AtomicOperation, versionstamp: string): void;
 }
 
 /** A sortable, unique webhook id (time first, then randomness). */
@@ -56,8 +56,8 @@ export interface OutboxListener {
    * Writing the record already leased saves the separate lease write of a first attempt.
    */
   leaseForFirstAttempt(now: number): { owner: string; until: number } | undefined;
-  /** Called once the operation that owed `record` has committed. */
-  owed(record: WebhookRecord): void;
+  /** Called once the operation that owed `record` has committed (at `versionstamp`). */
+  owed(record: WebhookRecord, versionstamp: string): void;
 }
 
 /**
@@ -95,8 +95,8 @@ export function createOutbox(listener?: OutboxListener, retrySchedule: number[] 
       owedBy.set(op, [...owedBy.get(op) ?? [], record]);
       return id;
     },
-    committed(op) {
-      for (const record of owedBy.get(op) ?? []) listener?.owed(record);
+    committed(op, versionstamp) {
+      for (const record of owedBy.get(op) ?? []) listener?.owed(record, versionstamp);
       owedBy.delete(op);
     },
   };

@@ -11,7 +11,7 @@ import { inSpan, recordWebhookAttempt } from "../telemetry/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { kvKeys } from "../store/mod.ts";
 import { leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
-import type { AttemptContext } from "./attempt.ts";
+import type { AttemptContext, LeasedWebhook } from "./attempt.ts";
 import type { OutboxListener } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
 import type { WebhookAttempt, WebhookRecord } from "./records.ts";
@@ -22,11 +22,11 @@ interface Waiting {
   /** A first attempt that may go before its due time (its predecessor just settled). */
   force: boolean;
   /** The record, when this process already holds its lease (written pre-leased). */
-  leased?: WebhookRecord;
+  leased?: LeasedWebhook;
 }
 
 /** Two kicks of one record as one: forced if either was, with the leased record if any. */
-function merged(queued: Waiting | undefined, force: boolean, leased?: WebhookRecord): Waiting {
+function merged(queued: Waiting | undefined, force: boolean, leased?: LeasedWebhook): Waiting {
   return { force: force || (queued?.force ?? false), leased: leased ?? queued?.leased };
 }
 
@@ -41,7 +41,7 @@ export interface WorkerOptions extends AttemptContext {
 /** The running worker. */
 export interface Worker {
   /** Asks for one record to be looked at now (`force`: a first attempt may go early). */
-  kick(id: string, force?: boolean, leased?: WebhookRecord): void;
+  kick(id: string, force?: boolean, leased?: LeasedWebhook): void;
   /** Kicks every record that is due now (one page; the next page follows once it drains). */
   sweep(): Promise<void>;
   /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
@@ -65,7 +65,7 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
 
   const newLeaseOwner = () => `${instance}:${crypto.randomUUID()}`;
 
-  function kick(id: string, force = false, leased?: WebhookRecord): void {
+  function kick(id: string, force = false, leased?: LeasedWebhook): void {
     if (stopped) return;
     // An attempt of this record is running, perhaps one that could not lease it (a sweep that
     // came before the owing commit's announcement): look again once it ends, never drop it.
@@ -132,7 +132,7 @@ function listenerFor(
   worker: {
     stopped(): boolean;
     newLeaseOwner(): string;
-    kick(id: string, force?: boolean, leased?: WebhookRecord): void;
+    kick(id: string, force?: boolean, leased?: LeasedWebhook): void;
     later(ms: number, run: () => void): void;
   },
 ): OutboxListener {
@@ -141,12 +141,12 @@ function listenerFor(
       if (worker.stopped()) return undefined;
       return { owner: worker.newLeaseOwner(), until: now + options.leaseMs };
     },
-    owed(record) {
+    owed(record, versionstamp) {
       if (worker.stopped()) return;
       const wait = record.nextAttemptAt - options.clock.now();
       // A first attempt the schedule delays is kicked when it falls due.
       if (wait > 0) return worker.later(wait, () => worker.kick(record.id));
-      worker.kick(record.id, false, record.lease ? record : undefined);
+      worker.kick(record.id, false, record.lease ? { record, versionstamp } : undefined);
     },
   };
 }
@@ -198,13 +198,12 @@ async function attempt(
 ): Promise<void> {
   const { clock } = options;
   // A pre-leased record goes straight out while its lease holds; otherwise lease it now.
-  const preLeased = leased?.lease && leased.lease.until > clock.now() + options.callTimeoutMs
-    ? leased
-    : undefined;
+  const lease = leased?.record.lease;
+  const preLeased = lease && lease.until > clock.now() + options.callTimeoutMs ? leased : undefined;
   // When the pre-lease is about to run out, leaseWebhook renews it for the same owner.
-  const owner = leased?.lease?.owner ?? newLeaseOwner();
-  const record = preLeased ?? await leaseWebhook(options, id, force, owner);
-  if (!record) return;
+  const held = preLeased ?? await leaseWebhook(options, id, force, lease?.owner ?? newLeaseOwner());
+  if (!held) return;
+  const { record } = held;
   const started = clock.now();
   const result = await inSpan("webhook.attempt", {
     "wix.transaction_id": record.wixTransactionId,
@@ -218,7 +217,7 @@ async function attempt(
     status: result.status,
     error: result.ok ? undefined : result.error,
   };
-  const settled = await recordAttempt(options, id, owner, result, attemptLog, finished);
+  const settled = await recordAttempt(options, held, result, attemptLog, finished);
   if (!settled) {
     options.logger.warn("webhook lease expired before the attempt was recorded", { webhookId: id });
     return;

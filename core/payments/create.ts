@@ -10,7 +10,7 @@ import { isSupportedCurrency, reason } from "../wix/mod.ts";
 import type { CreateTransactionRequest } from "../wix/mod.ts";
 import { paymentOutcomeProblem } from "../processor/mod.ts";
 import type { PaymentOutcome } from "../processor/mod.ts";
-import { kvKeys } from "../store/mod.ts";
+import { knownEntry, kvKeys } from "../store/mod.ts";
 import { BUSY, claimExpired, idempotencyConflict, releaseClaim } from "./driver.ts";
 import type { Operation, PaymentsContext } from "./driver.ts";
 import { newTransaction, paymentFingerprint, paymentInput } from "./input.ts";
@@ -34,10 +34,13 @@ export async function createRequestOf(request: CreateTransactionRequest): Promis
 export const createOperation: Operation<CreateRequest, TransactionRecord, PaymentOutcome> = {
   name: "createPayment",
 
-  async claim(ctx, { request, fingerprint }, claim) {
+  async claim(ctx, { request, fingerprint }, claim, tries) {
     const id = request.wixTransactionId;
     const key = kvKeys.transaction(id);
-    const entry = await ctx.kv.get<TransactionRecord>(key);
+    // Almost every id is new: the first try inserts if absent without reading; a retry reads.
+    const entry = tries === 1
+      ? knownEntry<TransactionRecord>(key, null, null)
+      : await ctx.kv.get<TransactionRecord>(key);
     const tx = entry.value;
     if (tx) {
       if (tx.fingerprint !== fingerprint) throw idempotencyConflict(`wixTransactionId ${id}`);
@@ -81,9 +84,10 @@ export const createOperation: Operation<CreateRequest, TransactionRecord, Paymen
       (record, released) => ({ ...record, claim: released }),
     ),
 
-  async record(ctx: PaymentsContext, tx, outcome, token) {
+  async record(ctx: PaymentsContext, tx, outcome, token, versionstamp) {
     const result = await recordPaymentOutcome(ctx, tx.wixTransactionId, outcome, "processor", {
       claimToken: token,
+      known: { tx, versionstamp },
     });
     if (result.kind === "changed" || result.kind === "unchanged") {
       return transactionResponse(result.tx);

@@ -62,8 +62,16 @@ export type ClaimStep<C> = { settled: SpiBody } | { claimed: C };
 export interface Operation<R, C, O> {
   /** The processor method called, for logs and errors. */
   readonly name: string;
-  /** One attempt of the claim: a checked write to commit, or an answer without writing. */
-  claim(ctx: PaymentsContext, request: R, claim: Claim): Promise<AtomicStep<ClaimStep<C> | Busy>>;
+  /**
+   * One attempt (`tries`, from 1) of the claim: a checked write to commit, or an answer without
+   * writing.
+   */
+  claim(
+    ctx: PaymentsContext,
+    request: R,
+    claim: Claim,
+    tries: number,
+  ): Promise<AtomicStep<ClaimStep<C> | Busy>>;
   /** Fields that identify the claimed operation in log lines. */
   logFields(claimed: C): Record<string, unknown>;
   /** Asks the processor, passing `call` (its abort signal and deadline) on. */
@@ -72,8 +80,17 @@ export interface Operation<R, C, O> {
   contractProblem(outcome: O): string | undefined;
   /** Releases the claim `token` if the record still holds it. */
   release(ctx: PaymentsContext, claimed: C, token: string): Promise<void>;
-  /** Records the outcome with its webhook; `undefined` when the claim was lost meanwhile. */
-  record(ctx: PaymentsContext, claimed: C, outcome: O, token: string): Promise<SpiBody | undefined>;
+  /**
+   * Records the outcome with its webhook; `undefined` when the claim was lost meanwhile.
+   * `versionstamp` is the claim's commit: the claimed record as it was written then.
+   */
+  record(
+    ctx: PaymentsContext,
+    claimed: C,
+    outcome: O,
+    token: string,
+    versionstamp: string,
+  ): Promise<SpiBody | undefined>;
 }
 
 /** Runs `operation` for `request` to its answer; see the module comment for the steps. */
@@ -84,10 +101,16 @@ export async function runOperation<R, C, O>(
 ): Promise<SpiBody> {
   return await untilSettled(ctx, async () => {
     const claim: Claim = { token: crypto.randomUUID(), at: ctx.clock.now() };
+    let versionstamp = "";
     const step = await inSpan(
       "payments.claim",
       {},
-      () => commitAndAnnounce(ctx, () => operation.claim(ctx, request, claim)),
+      () =>
+        commitAndAnnounce(
+          ctx,
+          (tries) => operation.claim(ctx, request, claim, tries),
+          (stamp) => versionstamp = stamp,
+        ),
     );
     if (step === BUSY) return BUSY;
     if ("settled" in step) return step.settled;
@@ -103,18 +126,25 @@ export async function runOperation<R, C, O>(
     const answer = await inSpan(
       "payments.commit",
       {},
-      () => operation.record(ctx, claimed, outcome, claim.token),
+      () => operation.record(ctx, claimed, outcome, claim.token, versionstamp),
     );
     return answer ?? BUSY;
   });
 }
 
-/** {@link atomicRetry} that announces the webhooks a committed operation owed. */
+/**
+ * {@link atomicRetry} that announces the webhooks a committed operation owed, and hands
+ * `onStamp` the commit's versionstamp.
+ */
 export function commitAndAnnounce<T>(
   ctx: PaymentsContext,
-  attempt: () => Promise<AtomicStep<T>>,
+  attempt: (tries: number) => Promise<AtomicStep<T>>,
+  onStamp?: (versionstamp: string) => void,
 ): Promise<T> {
-  return atomicRetry(attempt, ctx.outbox.committed);
+  return atomicRetry(attempt, (op, versionstamp) => {
+    ctx.outbox.committed(op, versionstamp);
+    onStamp?.(versionstamp);
+  });
 }
 
 /** Repeats `attempt` while another request holds the key, up to the wait limit. */

@@ -7,7 +7,7 @@
  */
 
 import type { CardDetails, CredentialsOnFile, Decline } from "../processor/mod.ts";
-import { kvKeys, scheduleJob } from "../store/mod.ts";
+import { knownEntry, kvKeys, scheduleJob } from "../store/mod.ts";
 import { newJobId } from "../store/mod.ts";
 import { ReasonCode } from "../wix/mod.ts";
 import { commitAndAnnounce } from "./driver.ts";
@@ -46,6 +46,11 @@ export interface RecordOptions {
   claimToken?: string;
   /** Apply only while the transaction is in one of these statuses. */
   onlyFrom?: TransactionStatus[];
+  /**
+   * The record as this caller last wrote it, at `versionstamp`: the first try writes over it
+   * without reading (its check fails, and the next try reads, if anything changed it since).
+   */
+  known?: { tx: TransactionRecord; versionstamp: string };
 }
 
 /** The status an outcome moves a transaction to. */
@@ -194,9 +199,12 @@ export async function recordPaymentOutcome(
   options: RecordOptions = {},
 ): Promise<OutcomeResult | { kind: "lost_claim" }> {
   const key = kvKeys.transaction(wixTransactionId);
-  return await commitAndAnnounce<OutcomeResult | { kind: "lost_claim" }>(ctx, async () => {
+  const { known } = options;
+  return await commitAndAnnounce<OutcomeResult | { kind: "lost_claim" }>(ctx, async (tries) => {
     const now = ctx.clock.now();
-    const entry = await ctx.kv.get<TransactionRecord>(key);
+    const entry = tries === 1 && known
+      ? knownEntry(key, known.tx, known.versionstamp)
+      : await ctx.kv.get<TransactionRecord>(key);
     const tx = entry.value;
     if (!tx) return { done: { kind: "not_found" } };
     const blocked = outcomeBlocked(tx, options);

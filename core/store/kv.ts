@@ -79,19 +79,22 @@ function isLockedError(error: unknown): boolean {
  * Runs `attempt` (which reads current state and builds a checked atomic operation) until the
  * operation commits, and returns its value. `attempt` may also return `{ done }` to stop
  * without writing. Conflicts and lock errors are retried with a short jittered backoff.
- * `onCommitted` is called with the operation that committed (e.g. to announce what it owed).
+ * `attempt` gets its try number: a first try may skip a read when it knows the state (a key
+ * it expects absent, a record it just wrote) and let a failed check send it to the read.
+ * `onCommitted` is called with the operation that committed and its versionstamp (e.g. to
+ * announce what it owed, or to write the same records again later without reading them).
  */
 export async function atomicRetry<T>(
-  attempt: () => Promise<AtomicStep<T>>,
-  onCommitted?: (op: Deno.AtomicOperation) => void,
+  attempt: (tries: number) => Promise<AtomicStep<T>>,
+  onCommitted?: (op: Deno.AtomicOperation, versionstamp: string) => void,
 ): Promise<T> {
   for (let tries = 1;; tries++) {
-    const step = await attempt();
+    const step = await attempt(tries);
     if ("done" in step) return step.done;
     try {
       const result = await step.commit.commit();
       if (result.ok) {
-        onCommitted?.(step.commit);
+        onCommitted?.(step.commit, result.versionstamp);
         return step.value;
       }
     } catch (error) {
@@ -100,8 +103,18 @@ export async function atomicRetry<T>(
     if (tries >= MAX_ATTEMPTS) {
       throw new Error(`KV write kept conflicting after ${MAX_ATTEMPTS} attempts`);
     }
-    await sleep(Math.min(50, tries) * Math.random());
+    // A first try that guessed the state wrong reads it again at once; later ones back off.
+    if (tries > 1) await sleep(Math.min(50, tries) * Math.random());
   }
+}
+
+/** The entry a first try of {@link atomicRetry} may assume: `value` at `versionstamp`. */
+export function knownEntry<T>(
+  key: Deno.KvKey,
+  value: T | null,
+  versionstamp: string | null,
+): Deno.KvEntryMaybe<T> {
+  return { key, value, versionstamp } as Deno.KvEntryMaybe<T>;
 }
 
 /** Whether `kv` supports queues: remote KV and the new Deno Deploy do not (enqueue throws). */

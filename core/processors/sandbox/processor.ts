@@ -71,17 +71,16 @@ export function createSandboxProcessor(options: SandboxOptions): SandboxProcesso
 
   async function createPayment(input: PaymentInput, call?: ProcessorCall): Promise<PaymentOutcome> {
     // Every call is counted (tests prove no payment was attempted twice): in the decision's
-    // own commit when it is the first, on its own when it is a repeat.
+    // own commit when it is the first, on its own when it is a repeat. A first call (the usual
+    // case) writes its decision if none exists, without reading first; a repeat's write fails
+    // that check, writes nothing else, and answers the decision on record.
     const key = sandboxKeys.payment(input.wixTransactionId);
     const calls = sandboxKeys.paymentCalls(input.wixTransactionId);
-    const existing = await kv.get<{ outcome: PaymentOutcome }>(key);
-    if (!existing.value) {
-      const op = kv.atomic().check(existing).sum(calls, 1n);
-      const outcome = await decidePayment(options, input, op, clock.now());
-      // Past its deadline the call must leave nothing behind: the retry decides afresh.
-      call?.signal.throwIfAborted();
-      if ((await op.set(key, { outcome, at: clock.now() }).commit()).ok) return outcome;
-    }
+    const op = kv.atomic().check({ key, versionstamp: null }).sum(calls, 1n);
+    const outcome = await decidePayment(options, input, op, clock.now());
+    // Past its deadline the call must leave nothing behind: the retry decides afresh.
+    call?.signal.throwIfAborted();
+    if ((await op.set(key, { outcome, at: clock.now() }).commit()).ok) return outcome;
     await kv.atomic().sum(calls, 1n).commit();
     return (await kv.get<{ outcome: PaymentOutcome }>(key)).value!.outcome;
   }
