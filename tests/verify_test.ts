@@ -167,6 +167,35 @@ Deno.test("verify: iat in the future beyond the skew is refused", async () => {
   await verifyWixRequest(request(BODY, { digest: nearFuture }), await options());
 });
 
+Deno.test("verify: claims of the wrong type, a future nbf and a crit header are refused", async () => {
+  const { privateKey } = await testKeyPair();
+  const data = { SHA256: await sha256Hex(BODY) };
+  const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+    new SignJWT({ data, ...claims }).setProtectedHeader({ alg: "RS256", ...header })
+      .sign(privateKey).then((token) => request(BODY, { digest: `JWT=${token}` }));
+  const valid = { iat: now(), exp: now() + 120 };
+  await refused(await sign({ ...valid, exp: String(now() + 120) }), 401, "invalid_claim");
+  await refused(await sign({ ...valid, iat: `${now()}` }), 401, "invalid_claim");
+  await refused(await sign({ ...valid, nbf: "soon" }), 401, "invalid_claim");
+  await refused(await sign({ ...valid, nbf: now() + 600 }), 401, "invalid_claim");
+  await verifyWixRequest(await sign({ ...valid, nbf: now() - 5 }), await options());
+  // A correctly signed token whose header names a critical extension nobody understands.
+  const payload = b64url({ data, ...valid });
+  const critical = `${b64url({ alg: "RS256", crit: ["x-wix"], "x-wix": 1 })}.${payload}`;
+  const signature = new Uint8Array(
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, new TextEncoder().encode(critical)),
+  ).toBase64({ alphabet: "base64url", omitPadding: true });
+  await refused(
+    request(BODY, { digest: `JWT=${critical}.${signature}` }),
+    401,
+    "malformed_token",
+  );
+  const unsigned = `${b64url({ alg: "RS256" })}.${payload}`;
+  await refused(request(BODY, { digest: `JWT=${unsigned}` }), 401, "malformed_token");
+  await refused(request(BODY, { digest: `JWT=${unsigned}.!!!` }), 401, "malformed_token");
+  await refused(request(BODY, { digest: `JWT=${unsigned}.AAAA.AAAA` }), 401, "malformed_token");
+});
+
 Deno.test("verify: a token without data.SHA256 is refused", async () => {
   const { privateKey } = await testKeyPair();
   const token = await new SignJWT({ data: {} }).setProtectedHeader({ alg: "RS256" }).setIssuedAt()

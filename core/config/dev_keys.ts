@@ -33,7 +33,7 @@ export async function loadOrCreateDevKeyPair(
     try {
       const publicPem = await Deno.readTextFile(paths.publicPath);
       return {
-        publicKey: await importSPKI(publicPem, "RS256"),
+        publicKey: await importSPKI(publicPem, "RS256", { extractable: true }),
         privatePath: paths.privatePath,
         created: false,
       };

@@ -42,7 +42,7 @@ export async function importWixPublicKeys(pemText: string): Promise<CryptoKey[]>
       throw new ConfigError([`${which} is a "${block.label}", expected a "PUBLIC KEY" (SPKI)`]);
     }
     try {
-      keys.push(await importSPKI(block.pem, "RS256"));
+      keys.push(await importSPKI(block.pem, "RS256", { extractable: true }));
     } catch (error) {
       // The runtime's own words ("ASN.1 DER message is incomplete") do not say what to do.
       throw new ConfigError([

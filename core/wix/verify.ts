@@ -4,11 +4,13 @@
  * Wix signs each request with RS256 and puts `JWT=<token>` in the `Digest` header; the token's
  * `data.SHA256` is the hex SHA-256 of the exact body bytes (spec §7.1). Every failure raises an
  * {@link WixRequestRefused} whose code names the check that failed; secrets are never echoed.
+ * jose decodes the token; the signature is checked by `rs256.ts` (which says why not WebCrypto).
  * @module
  */
 
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import type { JWTPayload } from "jose";
+import { rs256KeyOf, verifyRs256 } from "./rs256.ts";
 import { readBodyLimited } from "../common/mod.ts";
 import { sha256Hex } from "../common/mod.ts";
 
@@ -107,9 +109,15 @@ export async function verifyWixRequest(
 }
 
 async function verifyDigestToken(token: string, options: WixVerifierOptions): Promise<JWTPayload> {
+  const parts = token.split(".");
   let alg: unknown;
+  let signature: Uint8Array;
   try {
-    alg = decodeProtectedHeader(token).alg;
+    if (parts.length !== 3) throw new Error("not three parts");
+    const header = decodeProtectedHeader(token);
+    if ("crit" in header) throw new Error("no critical extension is supported");
+    alg = header.alg;
+    signature = Uint8Array.fromBase64(parts[2], { alphabet: "base64url" });
   } catch {
     throw unauthorized("malformed_token", "the Digest token is not a well-formed JWS");
   }
@@ -119,57 +127,69 @@ async function verifyDigestToken(token: string, options: WixVerifierOptions): Pr
       `the token algorithm ${JSON.stringify(alg ?? null)} is not allowed; only RS256 is accepted`,
     );
   }
-  const now = options.now?.() ?? new Date();
-  let payload: JWTPayload | undefined;
-  for (const key of options.keys) {
-    try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms: [...ALLOWED_ALGORITHMS],
-        clockTolerance: options.clockSkewSeconds,
-        requiredClaims: ["exp", "iat"],
-        currentDate: now,
-      }));
-      break;
-    } catch (error) {
-      if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
-      throw mapJoseError(error);
-    }
-  }
-  if (!payload) {
+  const signed = `${parts[0]}.${parts[1]}`;
+  if (!await signedByAny(options.keys, signature, signed)) {
     throw unauthorized(
       "bad_signature",
       "the token signature does not verify with any configured key",
     );
   }
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  if ((payload.iat as number) > nowSeconds + options.clockSkewSeconds) {
-    throw unauthorized(
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(token);
+  } catch {
+    throw unauthorized("malformed_token", "the Digest token's payload is not a JSON object");
+  }
+  const now = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
+  const problem = claimsProblem(payload, now, options.clockSkewSeconds);
+  if (problem) throw problem;
+  return payload;
+}
+
+/** Whether one of `keys` signed `signed` (several keys: a rotation in progress). */
+async function signedByAny(
+  keys: CryptoKey[],
+  signature: Uint8Array,
+  signed: string,
+): Promise<boolean> {
+  for (const key of keys) {
+    if (verifyRs256(await rs256KeyOf(key), signature, signed)) return true;
+  }
+  return false;
+}
+
+/**
+ * Why the claims of a correctly signed token are refused, if they are, `now` in seconds with
+ * `skew` seconds of leeway: `iat` and `exp` are required numbers, `exp` must not have passed,
+ * `iat` and a present `nbf` must not be in the future. The same rules as jose's `jwtVerify`
+ * with `requiredClaims: ["exp", "iat"]`, plus the `iat` check.
+ */
+function claimsProblem(
+  payload: JWTPayload,
+  now: number,
+  skew: number,
+): WixRequestRefused | undefined {
+  for (const claim of ["iat", "exp"]) {
+    if (!(claim in payload)) {
+      return unauthorized("missing_claim", `the token has no "${claim}" claim`);
+    }
+  }
+  for (const claim of ["iat", "exp", "nbf"] as const) {
+    if (claim in payload && typeof payload[claim] !== "number") {
+      return unauthorized("invalid_claim", `the token "${claim}" claim must be a number`);
+    }
+  }
+  if (payload.nbf !== undefined && payload.nbf > now + skew) {
+    return unauthorized("invalid_claim", `the token "nbf" claim is in the future`);
+  }
+  if (payload.exp! <= now - skew) {
+    return unauthorized("token_expired", "the token has expired (exp is in the past)");
+  }
+  if (payload.iat! > now + skew) {
+    return unauthorized(
       "token_issued_in_future",
       "the token iat is in the future beyond the allowed clock skew",
     );
   }
-  return payload;
-}
-
-function mapJoseError(error: unknown): WixRequestRefused {
-  if (error instanceof joseErrors.JWTExpired) {
-    return unauthorized("token_expired", "the token has expired (exp is in the past)");
-  }
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    const claim = error.claim;
-    if (error.reason === "missing") {
-      return unauthorized("missing_claim", `the token has no "${claim}" claim`);
-    }
-    return unauthorized("invalid_claim", `the token "${claim}" claim is invalid: ${error.message}`);
-  }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) {
-    return unauthorized(
-      "algorithm_not_allowed",
-      "the token algorithm is not allowed; only RS256 is accepted",
-    );
-  }
-  if (error instanceof joseErrors.JOSEError) {
-    return unauthorized("malformed_token", `the Digest token is invalid (${error.code})`);
-  }
-  throw error;
+  return undefined;
 }
