@@ -29,15 +29,48 @@ export interface WixClient {
   submitEvent(body: SubmitEventBody, now: number): Promise<SendResult>;
 }
 
+/** What one call to Wix answered: status, `Retry-After`, and the JSON body when asked for. */
+interface WixAnswer {
+  status: number;
+  retryAfter: string | null;
+  json?: unknown;
+}
+
 /** A {@link WixClient} for `config`. */
 export function createWixClient(config: WixClientConfig): WixClient {
-  const post = (path: string, headers: Record<string, string>, body: unknown) =>
-    fetch(`${config.wixApiBaseUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(config.webhookTimeoutMs),
-    });
+  /**
+   * POSTs `body` as JSON and reads the answer, all under the attempt timeout. The timer is
+   * cleared when the call ends (`AbortSignal.timeout` would keep one alive per call for the
+   * whole timeout, thousands of them during a backlog).
+   */
+  async function post(
+    path: string,
+    headers: Record<string, string>,
+    body: unknown,
+    readJson = false,
+  ): Promise<WixAnswer> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException("the call timed out", "TimeoutError")),
+      config.webhookTimeoutMs,
+    );
+    try {
+      const response = await fetch(`${config.wixApiBaseUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      const answer = { status: response.status, retryAfter: response.headers.get("retry-after") };
+      if (!readJson || response.status !== 200) {
+        await response.body?.cancel();
+        return answer;
+      }
+      return { ...answer, json: await response.json().catch(() => ({})) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   async function fetchToken(now: number): Promise<{ token: string } | SendResult> {
     const response = await post("/oauth/access", {}, {
@@ -45,17 +78,16 @@ export function createWixClient(config: WixClientConfig): WixClient {
       scope: "CASHIER.GET_ACCESS",
       client_id: config.wixAppId,
       client_secret: config.wixAppSecret,
-    });
+    }, true);
     if (response.status !== 200) {
-      await response.body?.cancel();
       return {
         ok: false,
         status: response.status,
         error: `token request answered HTTP ${response.status}`,
-        retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now),
+        retryAfterMs: parseRetryAfter(response.retryAfter, now),
       };
     }
-    const token = (await response.json().catch(() => ({})))?.access_token;
+    const token = (response.json as { access_token?: unknown } | null)?.access_token;
     if (typeof token !== "string" || token === "") {
       return { ok: false, status: 200, error: "token response has no access_token" };
     }
@@ -75,14 +107,13 @@ export function createWixClient(config: WixClientConfig): WixClient {
             "user-agent": `${config.pspName}/${config.pspVersion}`,
           }, body),
       );
-      await response.body?.cancel();
       if (response.status === 200) return { ok: true, status: 200 };
       return {
         ok: false,
         status: response.status,
         error: `Submit Event answered HTTP ${response.status}`,
         retryAfterMs: response.status === 429 || response.status === 503
-          ? parseRetryAfter(response.headers.get("retry-after"), now)
+          ? parseRetryAfter(response.retryAfter, now)
           : undefined,
       };
     } catch (error) {
