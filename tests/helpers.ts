@@ -220,7 +220,7 @@ export function mainCommand(env: Record<string, string>, args: string[] = []): D
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=15",
+      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
       "--allow-net",
       "--allow-env",
       "--allow-read",
