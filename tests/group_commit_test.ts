@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { atomicRetry, groupCommits, groupCommitStats } from "../core/store/mod.ts";
+import {
+  atomicRetry,
+  deferCommit,
+  DEFERRED_COMMIT_MS,
+  groupCommits,
+  groupCommitStats,
+} from "../core/store/mod.ts";
 
 async function groupedKv(): Promise<Deno.Kv> {
   return groupCommits(await Deno.openKv(":memory:"));
@@ -94,6 +100,34 @@ Deno.test("group commit: 200 concurrent operations of 10 x 4 KiB stay inside KV'
     for (const i of [0, 99, 199]) {
       assert.ok((await kv.get<string>(["big", i, 9])).value?.startsWith(`${i}:9:xxx`));
     }
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("group commit: a deferred operation rides in the next request's commit, or commits alone within its bound", async () => {
+  const kv = await groupedKv();
+  try {
+    // Alone, it waits at most DEFERRED_COMMIT_MS (and a little timer slack), then commits.
+    const started = performance.now();
+    assert.equal((await deferCommit(kv.atomic()).set(["bg", 0], 0).commit()).ok, true);
+    const waited = performance.now() - started;
+    assert.ok(waited >= DEFERRED_COMMIT_MS - 1, `committed after ${waited} ms, before its bound`);
+    assert.deepEqual(groupCommitStats(kv), { operations: 1, commits: 1, splitBatches: 0 });
+    // With a request's operation right behind it, both go in that operation's one commit.
+    const deferred = deferCommit(kv.atomic()).set(["bg", 1], 1).commit();
+    const urgent = kv.atomic().set(["request"], 1).commit();
+    const [a, b] = await Promise.all([deferred, urgent]);
+    assert.equal(a.ok && b.ok, true);
+    assert.deepEqual(groupCommitStats(kv), { operations: 3, commits: 2, splitBatches: 0 });
+    // A deferred operation whose check fails gets its own failure; the request's still commits.
+    const stale = { key: ["bg", 1], versionstamp: null };
+    const [c, d] = await Promise.all([
+      deferCommit(kv.atomic()).check(stale).set(["bg", 2], 2).commit(),
+      kv.atomic().set(["request", 2], 2).commit(),
+    ]);
+    assert.deepEqual([c.ok, d.ok], [false, true]);
+    assert.equal((await kv.get(["bg", 2])).value, null);
   } finally {
     kv.close();
   }

@@ -7,7 +7,7 @@
  */
 
 import type { Logger } from "../common/mod.ts";
-import { kvKeys } from "../store/mod.ts";
+import { deferCommit, kvKeys } from "../store/mod.ts";
 
 /** One answered SPI request. */
 export interface JournalEntry {
@@ -44,7 +44,7 @@ export function createRequestJournal(
     const batch = pending.splice(0, BATCH);
     if (pending.length > 0) timer = setTimeout(write, 0);
     if (batch.length === 0) return writing;
-    const op = kv.atomic();
+    const op = deferCommit(kv.atomic());
     for (const e of batch) {
       op.set(kvKeys.spiRequest(e.wixTransactionId, e.at, e.requestId), e, { expireIn: KEEP_MS });
     }

@@ -13,7 +13,7 @@
 
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
-import { atomicRetry, knownEntry, kvKeys } from "../store/mod.ts";
+import { atomicRetry, deferCommit, knownEntry, kvKeys } from "../store/mod.ts";
 import { planDelivery } from "./ordering.ts";
 import type { WebhookQueueMessage } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
@@ -61,7 +61,8 @@ export async function leaseWebhook(
     const plan = planDelivery(siblings.map((e) => e.value), record, now);
     // Only the records written are checked (KV allows 100 checks per operation): the ones
     // merely read are either settled, which is final, or only delay this one.
-    const op = ctx.kv.atomic().check(entry);
+    // No request waits for a lease: it may ride in a request's commit (deferCommit).
+    const op = deferCommit(ctx.kv.atomic()).check(entry);
     if (plan.action === "supersede") {
       supersede(ctx, op, record, plan.reason, now);
       return { commit: op, value: undefined };
@@ -166,7 +167,7 @@ export async function recordAttempt(
       ctx.retrySchedule,
       finished,
     );
-    const op = ctx.kv.atomic().check(entry)
+    const op = deferCommit(ctx.kv.atomic()).check(entry)
       .delete(kvKeys.webhookDue(current.nextAttemptAt, id))
       .set(kvKeys.webhook(id), next);
     if (next.state === "dead") {

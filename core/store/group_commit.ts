@@ -6,6 +6,12 @@
  * Each operation keeps its own meaning: operations whose keys overlap are never in one batch
  * (the later one waits for the next), a batch stays inside KV's limits, and when a batch fails a
  * check (or cannot commit), each of its operations is committed alone and gets its own result.
+ *
+ * An operation no request waits for (a webhook's delivery mark, the request journal) can be
+ * marked {@link deferCommit}: it rides in the next commit a request makes, or commits after at
+ * most {@link DEFERRED_COMMIT_MS} when none comes. So background writes do not hold the one
+ * SQLite writer between a request and its fsync: at half load that writer was busy 60% of the
+ * time, and a request's commit queued behind a delivery mark's.
  * @module
  */
 
@@ -18,6 +24,8 @@ interface Pending {
   keys: Set<string>;
   bytes: number;
   keyBytes: number;
+  /** Marked by {@link deferCommit}: it may wait for a request's commit to ride in. */
+  deferred: boolean;
   resolve(result: Deno.KvCommitResult | Deno.KvCommitError): void;
   reject(error: unknown): void;
 }
@@ -36,6 +44,8 @@ const MAX_MUTATIONS = 1000;
 const MAX_BYTES = 700 * 1024;
 const MAX_KEY_BYTES = 70 * 1024;
 const MAX_BATCH = 64;
+/** The longest a {@link deferCommit} operation waits for a request's commit to ride in. */
+export const DEFERRED_COMMIT_MS = 4;
 
 const keyId = (key: Deno.KvKey) =>
   key.map((part) =>
@@ -73,6 +83,7 @@ class RecordingAtomic {
   readonly keys = new Set<string>();
   keyBytes = 0;
   bytes = 0;
+  deferred = false;
   constructor(
     private readonly submit: (
       op: RecordingAtomic,
@@ -142,12 +153,27 @@ export function groupCommits(kv: Deno.Kv): Deno.Kv {
   STATS.set(kv, stats);
   const queue: Pending[] = [];
   let draining = false;
+  /** Operations in `queue` a request waits for (not deferred). */
+  let urgent = 0;
+  let deferredTimer: ReturnType<typeof setTimeout> | undefined;
   const commitBatch = batchCommitter(atomic, stats);
 
-  async function drain() {
+  /** Commits batches while the queue holds an urgent operation (or once, when `force`d). */
+  async function drain(force = false) {
+    clearTimeout(deferredTimer);
+    deferredTimer = undefined;
     draining = true;
     try {
-      while (queue.length > 0) await commitBatch(takeBatch(queue));
+      while (queue.length > 0) {
+        if (urgent === 0 && !force) {
+          deferredTimer = setTimeout(() => drain(true), DEFERRED_COMMIT_MS);
+          break;
+        }
+        force = false;
+        const batch = takeBatch(queue);
+        urgent -= batch.filter((pending) => !pending.deferred).length;
+        await commitBatch(batch);
+      }
     } finally {
       draining = false;
     }
@@ -165,10 +191,12 @@ export function groupCommits(kv: Deno.Kv): Deno.Kv {
         keys: recorded.keys,
         bytes: recorded.bytes,
         keyBytes: recorded.keyBytes,
+        deferred: recorded.deferred,
         resolve,
         reject,
       });
-      if (!draining) drain();
+      if (!recorded.deferred) urgent++;
+      if (!draining && (!recorded.deferred || deferredTimer === undefined)) drain();
       return promise;
     }) as unknown as Deno.AtomicOperation;
   return kv;
@@ -211,6 +239,16 @@ function batchCommitter(atomic: () => Deno.AtomicOperation, stats: GroupCommitSt
     stats.splitBatches++;
     for (const pending of batch) await commitAlone(pending);
   };
+}
+
+/**
+ * Marks `op` as one no request waits for: with group commit, it rides in the next commit of an
+ * operation that is not deferred, or commits within {@link DEFERRED_COMMIT_MS}. Elsewhere (a
+ * remote KV) it changes nothing. Returns `op`.
+ */
+export function deferCommit<T extends Deno.AtomicOperation>(op: T): T {
+  if (op instanceof RecordingAtomic) op.deferred = true;
+  return op;
 }
 
 const STATS = new WeakMap<Deno.Kv, GroupCommitStats>();

@@ -10,5 +10,5 @@ export * from "./jobs.ts";
 export * from "./keys.ts";
 export * from "./kv.ts";
 export * from "./scoped.ts";
-export { groupCommits, groupCommitStats } from "./group_commit.ts";
+export { deferCommit, DEFERRED_COMMIT_MS, groupCommits, groupCommitStats } from "./group_commit.ts";
 export type { GroupCommitStats } from "./group_commit.ts";
