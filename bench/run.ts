@@ -236,7 +236,9 @@ async function startService(
       "run",
       ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
       // As `deno task start` runs it; BENCH_V8_FLAGS replaces the flags for an experiment.
-      `--v8-flags=${Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=8,--heap-growing-percent=30"}`,
+      `--v8-flags=${
+        Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=8,--heap-growing-percent=30"
+      }`,
       "--allow-net",
       "--allow-env",
       "--allow-read",
