@@ -8,8 +8,11 @@
 export const sandboxKeys = {
   /** The decision for a payment (its ledger entry), by `wixTransactionId`. */
   payment: (wixTransactionId: string): Deno.KvKey => ["payment", wixTransactionId],
-  /** How many times the sandbox was asked to pay a transaction (`Deno.KvU64`). */
-  paymentCalls: (wixTransactionId: string): Deno.KvKey => ["payment_calls", wixTransactionId],
+  /**
+   * How many times the sandbox was asked to pay a transaction (`Deno.KvU64`), right beside the
+   * decision: a first call writes both, and they land on one page of the database.
+   */
+  paymentCalls: (wixTransactionId: string): Deno.KvKey => ["payment", wixTransactionId, "calls"],
   refund: (pluginRefundId: string): Deno.KvKey => ["refund", pluginRefundId],
   operation: (kind: "capture" | "void", wixTransactionId: string): Deno.KvKey => [
     kind,
