@@ -70,7 +70,9 @@ export function createRequestHandler<D>(
           : methodNotAllowed(request.method, matches.map(({ route }) => route.method));
       } else {
         routeName = match.route.name;
-        const params = match.pattern.exec({ pathname: url.pathname })?.pathname.groups ?? {};
+        const params = match.exact
+          ? {}
+          : match.pattern.exec({ pathname: url.pathname })?.pathname.groups ?? {};
         const body = await gates[match.route.gate](request).catch((error) => {
           // A refused Wix request is an SPI request answered with an error, too.
           if (match.route.gate === "wix") {
@@ -121,10 +123,12 @@ function routeMatcher<D>(routes: Route<D>[]) {
   const compiled = routes.map((route) => ({
     route,
     pattern: new URLPattern({ pathname: route.path }),
+    /** A path without parameters: nothing to extract from a match. */
+    exact: !/[:*(){}?+]/.test(route.path),
   }));
   const exact = new Map<string, typeof compiled>();
   for (const entry of compiled) {
-    if (/[:*(){}?+]/.test(entry.route.path)) continue;
+    if (!entry.exact) continue;
     exact.set(entry.route.path, [...exact.get(entry.route.path) ?? [], entry]);
   }
   const patterned = compiled.filter((entry) => !exact.has(entry.route.path));
