@@ -347,7 +347,9 @@ async function main() {
   const dir = await Deno.makeTempDir({ prefix: "psp-bench-" });
   const keys = await generateRs256KeyPair();
   const privateKey = await importRs256PrivateKey(keys.privatePem);
-  const wix = await startFakeWix();
+  // No TCP front: the bench never drops Wix's connections, and the front's copying would take
+  // CPU from the service on the same cores.
+  const wix = await startFakeWix({ droppable: false });
   const log = (line: string) => console.error(`bench: ${line}`);
   try {
     const c = options.connections;
@@ -417,6 +419,7 @@ async function main() {
     const idleRssMb = await memoryMb(service.pid, "VmRSS");
     const profiler = inspectPort ? await startProfiler(`127.0.0.1:${inspectPort}`) : undefined;
     const cpuBefore = await cpuSeconds(service.pid);
+    const harnessCpuBefore = await cpuSeconds(Deno.pid);
     const kvBefore = await kvCommits(service.url);
     const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });
     assertAllAnswered("saturation", saturated, options.saturation);
@@ -424,6 +427,10 @@ async function main() {
     // CPU per payment, webhook included: what the service itself spends, whatever else runs.
     const serviceCpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
       options.saturation;
+    // What the fake Wix (this process) spent on the same payments, on the same two cores.
+    const harnessCpuMs = 1000 * (await cpuSeconds(Deno.pid) - harnessCpuBefore) /
+      options.saturation;
+    log(`fake Wix CPU per payment at saturation: ${harnessCpuMs.toFixed(2)} ms`);
     const kvAfter = await kvCommits(service.url);
     const kv = {
       operationsPerPayment: (kvAfter.operations - kvBefore.operations) / options.saturation,

@@ -51,6 +51,12 @@ export interface FakeWixOptions {
   seed?: number;
   /** Called for each accepted event. */
   onEvent?: (event: ReceivedEvent) => void;
+  /**
+   * Whether {@link FakeWix.setDropConnections} works (default true): connections then pass a TCP
+   * front that copies every byte through JS streams. The benchmark turns it off: on the same two
+   * cores as the service, that copying cost about as much CPU as the service itself.
+   */
+  droppable?: boolean;
 }
 
 /** A running fake Wix. */
@@ -352,11 +358,18 @@ function startTcpFront(
 /** Starts a fake Wix on loopback. */
 export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
   const state = new FakeWixState(options);
+  const droppable = options.droppable ?? true;
   const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    {
+      port: droppable ? 0 : options.port ?? 0,
+      hostname: droppable ? "127.0.0.1" : options.hostname ?? "127.0.0.1",
+      onListen() {},
+    },
     (request) => state.handle(request),
   );
-  const front = startTcpFront(options, server.addr.port, () => state.drop);
+  const front = droppable
+    ? startTcpFront(options, server.addr.port, () => state.drop)
+    : { port: server.addr.port, dropAll() {}, close: () => Promise.resolve() };
   const wix = state.record;
   return Promise.resolve({
     ...wix,
@@ -368,6 +381,7 @@ export function startFakeWix(options: FakeWixOptions = {}): Promise<FakeWix> {
       return wix.maxInFlight;
     },
     setDropConnections(on: boolean) {
+      if (!droppable) throw new Error("this fake Wix was started with droppable: false");
       state.drop = on;
       if (on) front.dropAll();
     },

@@ -595,3 +595,18 @@ Deno.test("webhooks: a backlog larger than one sweep page is delivered without w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("webhooks: a fake Wix without droppable connections (the benchmark's) serves directly", async () => {
+  const wix = await startFakeWix({ droppable: false });
+  const t = await startTestService({ ...fakeWixEnv(wix), WEBHOOK_RETRY_SCHEDULE: FAST_SCHEDULE });
+  try {
+    const id = crypto.randomUUID();
+    assert.equal((await t.call(CREATE, cardPayment({ wixTransactionId: id }))).status, 200);
+    await eventually("the webhook", () => wix.eventsFor(id).length === 1 || undefined, 5000);
+    assert.deepEqual(wix.violations, []);
+    assert.throws(() => wix.setDropConnections(true), /droppable: false/);
+  } finally {
+    await t.close();
+    await wix.close();
+  }
+});
