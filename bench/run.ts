@@ -271,6 +271,9 @@ async function startService(
   };
 }
 
+/** A running service, as {@link startService} returns it. */
+type Service = Awaited<ReturnType<typeof startService>>;
+
 /**
  * Create Transaction throughput with one, two and three processes on one KV file
  * (`DELIVERY_MODE=poll`, as the operations guide says), the load split evenly between them.
@@ -288,7 +291,7 @@ async function measureInstances(
     log(`instances: ${processes} process(es) on one KV file`);
     const sub = `${dir}/instances-${processes}`;
     await Deno.mkdir(sub);
-    const services: Awaited<ReturnType<typeof startService>>[] = [];
+    const services: Service[] = [];
     for (let i = 0; i < processes; i++) {
       services.push(await startService(sub, publicPem, wix, undefined, { DELIVERY_MODE: "poll" }));
     }
@@ -342,6 +345,173 @@ function assertAllAnswered(what: string, result: LoadSummary, expected: number) 
   }
 }
 
+/** What every phase of one run works with. */
+interface Run {
+  options: Options;
+  dir: string;
+  keys: Awaited<ReturnType<typeof generateRs256KeyPair>>;
+  privateKey: CryptoKey;
+  wix: FakeWix;
+  log: (line: string) => void;
+}
+
+type Prepared = Awaited<ReturnType<typeof prepareRequests>>;
+
+/** The three floors: a trivial `Deno.serve`, RS256 verification (the gate's and jose's), commits. */
+async function measureFloors(run: Run, warmup: Prepared, saturation: Prepared) {
+  const { options, dir, log } = run;
+  const c = options.connections;
+  log("floor: trivial Deno.serve");
+  const floorServer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "bench/floors.ts", "serve"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).spawn();
+  children.add(floorServer);
+  const reader = floorServer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { port: floorPort } = JSON.parse((await reader.read()).value!);
+  reader.releaseLock();
+  const floorUrl = `http://127.0.0.1:${floorPort}/`;
+  await runLoad(dir, { url: floorUrl, connections: c, requestsFile: warmup.file });
+  const serve = await runLoad(dir, {
+    url: floorUrl,
+    connections: c,
+    requestsFile: saturation.file,
+    duration: options.floorSeconds,
+  });
+  floorServer.kill("SIGTERM");
+  await floorServer.status;
+  children.delete(floorServer);
+  await floorServer.stdout.cancel().catch(() => {});
+
+  log("floor: RS256 verification");
+  const tokensFile = `${dir}/tokens.json`;
+  const prepared: { digest: string }[] = JSON.parse(await Deno.readTextFile(warmup.file));
+  await Deno.writeTextFile(
+    tokensFile,
+    JSON.stringify(prepared.map((item) => item.digest.slice("JWT=".length))),
+  );
+  const pemFile = `${dir}/public.pem`;
+  await Deno.writeTextFile(pemFile, run.keys.publicPem);
+  const verifyArgs = [pemFile, tokensFile, String(options.floorSeconds), String(c)];
+  const verify = await runFloor(["verify", ...verifyArgs]);
+  const jose = await runFloor(["verify-jose", ...verifyArgs]);
+  log("floor: checked KV commits");
+  const kv = await runFloor(["kv", dir, String(options.floorSeconds), String(c)]);
+  return { serve, verify, jose, kv };
+}
+
+/** Warm-up, then saturation: throughput, CPU and KV commits per payment (webhooks included). */
+async function measureSaturation(
+  run: Run,
+  service: Service,
+  warmup: Prepared,
+  saturation: Prepared,
+  inspectPort?: number,
+) {
+  const { options, dir, wix, log } = run;
+  const connect = await fetch(`${service.url}/v1/connect-account`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      digest: await signWixRequest(JSON.stringify(MERCHANT), run.privateKey),
+    },
+    body: JSON.stringify(MERCHANT),
+  });
+  await connect.body?.cancel();
+  const url = `${service.url}/v1/create-transaction`;
+  const c = options.connections;
+  const warm = await runLoad(dir, { url, connections: c, requestsFile: warmup.file });
+  assertAllAnswered("warm-up", warm, options.warmup);
+  const idleRssMb = await memoryMb(service.pid, "VmRSS");
+  const profiler = inspectPort ? await startProfiler(`127.0.0.1:${inspectPort}`) : undefined;
+  const cpuBefore = await cpuSeconds(service.pid);
+  const harnessCpuBefore = await cpuSeconds(Deno.pid);
+  const kvBefore = await kvCommits(service.url);
+  const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });
+  assertAllAnswered("saturation", saturated, options.saturation);
+  await waitForEvents(wix, options.warmup + options.saturation, "saturation");
+  // CPU per payment, webhook included: what the service itself spends, whatever else runs.
+  const perPayment = (seconds: number) => 1000 * seconds / options.saturation;
+  const cpuMsPerPayment = perPayment(await cpuSeconds(service.pid) - cpuBefore);
+  // What the fake Wix (this process) spent on the same payments, on the same two cores.
+  const harnessCpuMs = perPayment(await cpuSeconds(Deno.pid) - harnessCpuBefore);
+  log(`fake Wix CPU per payment at saturation: ${harnessCpuMs.toFixed(2)} ms`);
+  const kvAfter = await kvCommits(service.url);
+  const kv = {
+    operationsPerPayment: (kvAfter.operations - kvBefore.operations) / options.saturation,
+    commitsPerPayment: (kvAfter.commits - kvBefore.commits) / options.saturation,
+  };
+  if (profiler && options.profile) {
+    const profile = await profiler.stop();
+    await Deno.writeTextFile(options.profile, JSON.stringify(profile));
+    console.error(
+      `CPU profile of the service (saturation, webhooks included), self time:\n${
+        summarize(profile)
+      }`,
+    );
+  }
+  return { saturated, idleRssMb, cpuMsPerPayment, kv };
+}
+
+/** Half the saturation rate, evenly spaced: latency, and each webhook's delay after its answer. */
+async function measureHalfLoad(run: Run, service: Service, saturatedPerSecond: number) {
+  const { options, dir, wix, log } = run;
+  const rate = Math.max(10, Math.round(saturatedPerSecond / 2));
+  const moderate = await prepareRequests(
+    dir,
+    "moderate",
+    rate * options.moderateSeconds,
+    run.privateKey,
+  );
+  log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
+  const responsesFile = `${dir}/answered.json`;
+  const before = wix.events.length;
+  const paced = await runLoad(dir, {
+    url: `${service.url}/v1/create-transaction`,
+    connections: options.connections,
+    requestsFile: moderate.file,
+    rate,
+    responsesFile,
+  });
+  assertAllAnswered("moderate rate", paced, moderate.ids.length);
+  await waitForEvents(wix, before + moderate.ids.length, "moderate rate");
+  const answeredAt = new Map<string, number>(
+    JSON.parse(await Deno.readTextFile(responsesFile)),
+  );
+  const webhookDelays = wix.events.slice(before)
+    .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
+    .sort((a, b) => a - b);
+  return { rate, paced, webhookDelays };
+}
+
+/**
+ * Payments made while webhooks are off (the CPU of answering alone), then a restart that owes
+ * them all at once (the drain rate, and the CPU of delivering alone).
+ */
+async function measureBacklog(run: Run, backlog: Prepared) {
+  const { options, dir, wix, keys } = run;
+  let service = await startService(dir, keys.publicPem, null);
+  let cpuFrom = await cpuSeconds(service.pid);
+  const made = await runLoad(dir, {
+    url: `${service.url}/v1/create-transaction`,
+    connections: options.connections,
+    requestsFile: backlog.file,
+  });
+  assertAllAnswered("backlog payments", made, options.backlog);
+  const answeringCpuMs = 1000 * (await cpuSeconds(service.pid) - cpuFrom) / options.backlog;
+  const makingPeakMb = await service.stop();
+  const owedBefore = wix.events.length;
+  const restartedAt = Date.now();
+  service = await startService(dir, keys.publicPem, wix);
+  cpuFrom = await cpuSeconds(service.pid);
+  await waitForEvents(wix, owedBefore + options.backlog, "backlog");
+  const drainSeconds = (wix.events.at(-1)!.at - restartedAt) / 1000;
+  const deliveringCpuMs = 1000 * (await cpuSeconds(service.pid) - cpuFrom) / options.backlog;
+  const drainingPeakMb = await service.stop();
+  return { drainSeconds, answeringCpuMs, deliveringCpuMs, makingPeakMb, drainingPeakMb };
+}
+
 async function main() {
   const options = parseOptions(Deno.args);
   const dir = await Deno.makeTempDir({ prefix: "psp-bench-" });
@@ -351,215 +521,35 @@ async function main() {
   // CPU from the service on the same cores.
   const wix = await startFakeWix({ droppable: false });
   const log = (line: string) => console.error(`bench: ${line}`);
+  const run: Run = { options, dir, keys, privateKey, wix, log };
   try {
-    const c = options.connections;
     log(`signing ${options.warmup + options.saturation + options.backlog} requests`);
     const warmup = await prepareRequests(dir, "warmup", options.warmup, privateKey);
     const saturation = await prepareRequests(dir, "saturation", options.saturation, privateKey);
     const backlog = await prepareRequests(dir, "backlog", options.backlog, privateKey);
+    const floors = await measureFloors(run, warmup, saturation);
 
-    // --- floors ---------------------------------------------------------------------------
-    log("floor: trivial Deno.serve");
-    const floorServer = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "bench/floors.ts", "serve"],
-      cwd: ROOT,
-      stdout: "piped",
-    }).spawn();
-    children.add(floorServer);
-    const reader = floorServer.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const { port: floorPort } = JSON.parse((await reader.read()).value!);
-    reader.releaseLock();
-    const floorUrl = `http://127.0.0.1:${floorPort}/`;
-    await runLoad(dir, { url: floorUrl, connections: c, requestsFile: warmup.file });
-    const serveFloor = await runLoad(dir, {
-      url: floorUrl,
-      connections: c,
-      requestsFile: saturation.file,
-      duration: options.floorSeconds,
-    });
-    floorServer.kill("SIGTERM");
-    await floorServer.status;
-    children.delete(floorServer);
-    await floorServer.stdout.cancel().catch(() => {});
-
-    log("floor: RS256 verification");
-    const tokensFile = `${dir}/tokens.json`;
-    const prepared: { digest: string }[] = JSON.parse(await Deno.readTextFile(warmup.file));
-    await Deno.writeTextFile(
-      tokensFile,
-      JSON.stringify(prepared.map((item) => item.digest.slice("JWT=".length))),
-    );
-    const pemFile = `${dir}/public.pem`;
-    await Deno.writeTextFile(pemFile, keys.publicPem);
-    const verifyArgs = [pemFile, tokensFile, String(options.floorSeconds), String(c)];
-    const verifyFloor = await runFloor(["verify", ...verifyArgs]);
-    const joseVerify = await runFloor(["verify-jose", ...verifyArgs]);
-    log("floor: checked KV commits");
-    const kvFloor = await runFloor(["kv", dir, String(options.floorSeconds), String(c)]);
-
-    // --- the service: saturation, then half that rate ---------------------------------------
     log("service: warm-up and saturation");
     const inspectPort = options.profile ? freePort() : undefined;
-    let service = await startService(dir, keys.publicPem, wix, inspectPort);
-    const connect = await fetch(`${service.url}/v1/connect-account`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        digest: await signWixRequest(JSON.stringify(MERCHANT), privateKey),
-      },
-      body: JSON.stringify(MERCHANT),
-    });
-    await connect.body?.cancel();
-    const url = `${service.url}/v1/create-transaction`;
-    assertAllAnswered(
-      "warm-up",
-      await runLoad(dir, { url, connections: c, requestsFile: warmup.file }),
-      options.warmup,
-    );
-    const idleRssMb = await memoryMb(service.pid, "VmRSS");
-    const profiler = inspectPort ? await startProfiler(`127.0.0.1:${inspectPort}`) : undefined;
-    const cpuBefore = await cpuSeconds(service.pid);
-    const harnessCpuBefore = await cpuSeconds(Deno.pid);
-    const kvBefore = await kvCommits(service.url);
-    const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });
-    assertAllAnswered("saturation", saturated, options.saturation);
-    await waitForEvents(wix, options.warmup + options.saturation, "saturation");
-    // CPU per payment, webhook included: what the service itself spends, whatever else runs.
-    const serviceCpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
-      options.saturation;
-    // What the fake Wix (this process) spent on the same payments, on the same two cores.
-    const harnessCpuMs = 1000 * (await cpuSeconds(Deno.pid) - harnessCpuBefore) /
-      options.saturation;
-    log(`fake Wix CPU per payment at saturation: ${harnessCpuMs.toFixed(2)} ms`);
-    const kvAfter = await kvCommits(service.url);
-    const kv = {
-      operationsPerPayment: (kvAfter.operations - kvBefore.operations) / options.saturation,
-      commitsPerPayment: (kvAfter.commits - kvBefore.commits) / options.saturation,
-    };
-    if (profiler && options.profile) {
-      const profile = await profiler.stop();
-      await Deno.writeTextFile(options.profile, JSON.stringify(profile));
-      console.error(
-        `CPU profile of the service (saturation, webhooks included), self time:\n${
-          summarize(profile)
-        }`,
-      );
-    }
+    const service = await startService(dir, keys.publicPem, wix, inspectPort);
+    const saturated = await measureSaturation(run, service, warmup, saturation, inspectPort);
+    const halfLoad = await measureHalfLoad(run, service, saturated.saturated.perSecond);
+    const servicePeakMb = await service.stop();
 
-    const rate = Math.max(10, Math.round(saturated.perSecond / 2));
-    const moderate = await prepareRequests(
-      dir,
-      "moderate",
-      rate * options.moderateSeconds,
-      privateKey,
-    );
-    log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
-    const responsesFile = `${dir}/answered.json`;
-    const before = wix.events.length;
-    const paced = await runLoad(dir, {
-      url,
-      connections: c,
-      requestsFile: moderate.file,
-      rate,
-      responsesFile,
-    });
-    assertAllAnswered("moderate rate", paced, moderate.ids.length);
-    await waitForEvents(wix, before + moderate.ids.length, "moderate rate");
-    const answeredAt = new Map<string, number>(
-      JSON.parse(await Deno.readTextFile(responsesFile)),
-    );
-    const webhookDelays = wix.events.slice(before)
-      .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
-      .sort((a, b) => a - b);
-    let peakMb = await service.stop();
-
-    // --- a backlog of owed webhooks, delivered at once -------------------------------------
     log(`backlog: ${options.backlog} payments while webhooks are off`);
-    service = await startService(dir, keys.publicPem, null);
-    let cpuFrom = await cpuSeconds(service.pid);
-    assertAllAnswered(
-      "backlog payments",
-      await runLoad(dir, {
-        url: `${service.url}/v1/create-transaction`,
-        connections: c,
-        requestsFile: backlog.file,
-      }),
-      options.backlog,
-    );
-    // The two halves of the CPU per payment: answering alone, then delivering alone.
-    const createCpuMs = 1000 * (await cpuSeconds(service.pid) - cpuFrom) / options.backlog;
-    const backlogPeakMb = await service.stop();
-    const owedBefore = wix.events.length;
-    const restartedAt = Date.now();
-    service = await startService(dir, keys.publicPem, wix);
-    cpuFrom = await cpuSeconds(service.pid);
-    await waitForEvents(wix, owedBefore + options.backlog, "backlog");
-    const drainSeconds = (wix.events.at(-1)!.at - restartedAt) / 1000;
-    const deliveryCpuMs = 1000 * (await cpuSeconds(service.pid) - cpuFrom) / options.backlog;
-    const drainPeakMb = await service.stop();
+    const drained = await measureBacklog(run, backlog);
     log(
-      `peak RSS (MB): saturation and half load ${peakMb.toFixed(1)}, making the backlog ${
-        backlogPeakMb.toFixed(1)
-      }, draining it ${drainPeakMb.toFixed(1)}`,
+      `peak RSS (MB): saturation and half load ${servicePeakMb.toFixed(1)}, making the backlog ${
+        drained.makingPeakMb.toFixed(1)
+      }, draining it ${drained.drainingPeakMb.toFixed(1)}`,
     );
-    peakMb = Math.max(peakMb, backlogPeakMb, drainPeakMb);
     if (wix.violations.length > 0) throw new Error(`fake Wix saw: ${wix.violations[0]}`);
+    const peakMb = Math.max(servicePeakMb, drained.makingPeakMb, drained.drainingPeakMb);
 
     const instances = options.smoke
       ? []
-      : await measureInstances(dir, keys.publicPem, privateKey, wix, c, log);
-
-    // --- the report -------------------------------------------------------------------------
-    const floorMin = Math.min(verifyFloor.perSecond, kvFloor.perSecond);
-    const report = {
-      when: new Date().toISOString(),
-      mode: options.smoke ? "smoke" : "full",
-      machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
-      connections: c,
-      floors: {
-        serveRequestsPerSecond: serveFloor.perSecond,
-        rs256VerificationsPerSecond: verifyFloor.perSecond,
-        joseRs256VerificationsPerSecond: joseVerify.perSecond,
-        kvCheckedCommitsPerSecond: kvFloor.perSecond,
-      },
-      createTransaction: {
-        saturation: { requests: saturated.requests, perSecond: saturated.perSecond },
-        moderate: { rate, requests: paced.requests, latencyMs: paced.latencyMs },
-        ratioToServeFloor: saturated.perSecond / serveFloor.perSecond,
-        ratioToVerifyFloor: saturated.perSecond / verifyFloor.perSecond,
-        ratioToCommitFloor: saturated.perSecond / kvFloor.perSecond,
-        ratioToLowerFloor: saturated.perSecond / floorMin,
-      },
-      webhooks: {
-        latencyMs: {
-          p50: percentile(webhookDelays, 50),
-          p99: percentile(webhookDelays, 99),
-        },
-        backlog: {
-          owed: options.backlog,
-          seconds: drainSeconds,
-          deliveriesPerSecond: options.backlog / drainSeconds,
-        },
-      },
-      service: {
-        peakRssMb: peakMb,
-        idleRssMb,
-        cpuMsPerPayment: serviceCpuMsPerPayment,
-        cpuMsAnswering: createCpuMs,
-        cpuMsDelivering: deliveryCpuMs,
-        kv,
-      },
-      instances,
-      targets: {
-        throughputAtLeast60PercentOfLowerFloor: saturated.perSecond >= 0.6 * floorMin,
-        p99Under25ms: paced.latencyMs.p99 < 25,
-        webhookP99Under250ms: percentile(webhookDelays, 99) < 250,
-        memoryUnder150MB: peakMb < 150,
-        cpuAtMost1_2ms: serviceCpuMsPerPayment <= 1.2,
-        backlogAtLeast1000PerSecond: options.backlog / drainSeconds >= 1000,
-        atLeastQuarterOfCommitFloor: saturated.perSecond >= 0.25 * kvFloor.perSecond,
-      },
-    };
+      : await measureInstances(dir, keys.publicPem, privateKey, wix, options.connections, log);
+    const report = buildReport(options, floors, saturated, halfLoad, drained, peakMb, instances);
     await Deno.writeTextFile(options.out, JSON.stringify(report, null, 2) + "\n");
     console.log(renderTable(report));
     console.log(`\nwritten to ${options.out}`);
@@ -571,6 +561,62 @@ async function main() {
     await wix.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** The report written to `--out`: every figure, ratio and target of one run. */
+function buildReport(
+  options: Options,
+  floors: Awaited<ReturnType<typeof measureFloors>>,
+  { saturated, idleRssMb, cpuMsPerPayment, kv }: Awaited<ReturnType<typeof measureSaturation>>,
+  { rate, paced, webhookDelays }: Awaited<ReturnType<typeof measureHalfLoad>>,
+  drained: Awaited<ReturnType<typeof measureBacklog>>,
+  peakMb: number,
+  instances: { processes: number; perSecond: number }[],
+) {
+  const floorMin = Math.min(floors.verify.perSecond, floors.kv.perSecond);
+  const deliveriesPerSecond = options.backlog / drained.drainSeconds;
+  return {
+    when: new Date().toISOString(),
+    mode: options.smoke ? "smoke" : "full",
+    machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
+    connections: options.connections,
+    floors: {
+      serveRequestsPerSecond: floors.serve.perSecond,
+      rs256VerificationsPerSecond: floors.verify.perSecond,
+      joseRs256VerificationsPerSecond: floors.jose.perSecond,
+      kvCheckedCommitsPerSecond: floors.kv.perSecond,
+    },
+    createTransaction: {
+      saturation: { requests: saturated.requests, perSecond: saturated.perSecond },
+      moderate: { rate, requests: paced.requests, latencyMs: paced.latencyMs },
+      ratioToServeFloor: saturated.perSecond / floors.serve.perSecond,
+      ratioToVerifyFloor: saturated.perSecond / floors.verify.perSecond,
+      ratioToCommitFloor: saturated.perSecond / floors.kv.perSecond,
+      ratioToLowerFloor: saturated.perSecond / floorMin,
+    },
+    webhooks: {
+      latencyMs: { p50: percentile(webhookDelays, 50), p99: percentile(webhookDelays, 99) },
+      backlog: { owed: options.backlog, seconds: drained.drainSeconds, deliveriesPerSecond },
+    },
+    service: {
+      peakRssMb: peakMb,
+      idleRssMb,
+      cpuMsPerPayment,
+      cpuMsAnswering: drained.answeringCpuMs,
+      cpuMsDelivering: drained.deliveringCpuMs,
+      kv,
+    },
+    instances,
+    targets: {
+      throughputAtLeast60PercentOfLowerFloor: saturated.perSecond >= 0.6 * floorMin,
+      p99Under25ms: paced.latencyMs.p99 < 25,
+      webhookP99Under250ms: percentile(webhookDelays, 99) < 250,
+      memoryUnder150MB: peakMb < 150,
+      cpuAtMost1_2ms: cpuMsPerPayment <= 1.2,
+      backlogAtLeast1000PerSecond: deliveriesPerSecond >= 1000,
+      atLeastQuarterOfCommitFloor: saturated.perSecond >= 0.25 * floors.kv.perSecond,
+    },
+  };
 }
 
 type Report = {
