@@ -647,13 +647,16 @@ type Report = {
   targets: Record<string, boolean>;
 };
 
-/** The one table: each figure, its ratio or target. */
-function renderTable(report: Report): string {
-  const n = (value: number, digits = 0) =>
-    value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  const ct = report.createTransaction;
-  const met = (ok: boolean) => ok ? "met" : "MISSED";
-  const rows: [string, string, string][] = [
+type Row = [measure: string, value: string, target: string];
+
+/** A number in the table's style: thousands separated, `digits` decimals. */
+const n = (value: number, digits = 0) =>
+  value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const met = (ok: boolean) => ok ? "met" : "MISSED";
+
+/** The floors' rows. */
+function floorRows(report: Report): Row[] {
+  return [
     [
       "floor: trivial Deno.serve JSON handler",
       `${n(report.floors.serveRequestsPerSecond)} req/s`,
@@ -665,6 +668,14 @@ function renderTable(report: Report): string {
       `jose with WebCrypto: ${n(report.floors.joseRs256VerificationsPerSecond)} /s`,
     ],
     ["floor: checked KV commit (file)", `${n(report.floors.kvCheckedCommitsPerSecond)} /s`, ""],
+  ];
+}
+
+/** Create Transaction at saturation and half load, and the webhooks' rows. */
+function paymentRows(report: Report): Row[] {
+  const ct = report.createTransaction;
+  const latency = ct.moderate.latencyMs;
+  return [
     [
       `create-transaction, saturation (${report.connections} conns)`,
       `${n(ct.saturation.perSecond)} req/s`,
@@ -676,9 +687,7 @@ function renderTable(report: Report): string {
     ],
     [
       `create-transaction at ${n(ct.moderate.rate)} req/s (50%, evenly spaced)`,
-      `p50 ${n(ct.moderate.latencyMs.p50, 1)} / p90 ${n(ct.moderate.latencyMs.p90, 1)} / p99 ${
-        n(ct.moderate.latencyMs.p99, 1)
-      } ms`,
+      `p50 ${n(latency.p50, 1)} / p90 ${n(latency.p90, 1)} / p99 ${n(latency.p99, 1)} ms`,
       `p99 < 25 ms: ${met(report.targets.p99Under25ms)}`,
     ],
     [
@@ -691,34 +700,44 @@ function renderTable(report: Report): string {
       `${n(report.webhooks.backlog.deliveriesPerSecond)} deliveries/s`,
       `>= 1,000/s: ${met(report.targets.backlogAtLeast1000PerSecond)}`,
     ],
+  ];
+}
+
+/** CPU, KV commits, several processes and memory. */
+function resourceRows(report: Report): Row[] {
+  const service = report.service;
+  return [
     [
       "service CPU per payment (webhook included)",
-      `${n(report.service.cpuMsPerPayment, 2)} ms`,
+      `${n(service.cpuMsPerPayment, 2)} ms`,
       `<= 1.2 ms: ${met(report.targets.cpuAtMost1_2ms)}`,
     ],
     [
       "  of which: answering (webhooks off) / delivering a backlog",
-      `${n(report.service.cpuMsAnswering, 2)} / ${n(report.service.cpuMsDelivering, 2)} ms`,
+      `${n(service.cpuMsAnswering, 2)} / ${n(service.cpuMsDelivering, 2)} ms`,
       "",
     ],
     [
       "KV at saturation (webhook included): atomic operations / commits per payment",
-      `${n(report.service.kv.operationsPerPayment, 2)} / ${
-        n(report.service.kv.commitsPerPayment, 2)
-      }`,
-      `payments per commit (fsync): ${n(1 / report.service.kv.commitsPerPayment, 2)}`,
+      `${n(service.kv.operationsPerPayment, 2)} / ${n(service.kv.commitsPerPayment, 2)}`,
+      `payments per commit (fsync): ${n(1 / service.kv.commitsPerPayment, 2)}`,
     ],
-    ...report.instances.map((m): [string, string, string] => [
+    ...report.instances.map((m): Row => [
       `create-transaction, ${m.processes} process${m.processes > 1 ? "es" : ""} on one KV file`,
       `${n(m.perSecond)} req/s`,
       `x${n(m.perSecond / report.instances[0].perSecond, 2)} of one process`,
     ]),
     [
       "service RSS: idle after start / peak",
-      `${n(report.service.idleRssMb, 1)} / ${n(report.service.peakRssMb, 1)} MB`,
+      `${n(service.idleRssMb, 1)} / ${n(service.peakRssMb, 1)} MB`,
       `peak < 150 MB: ${met(report.targets.memoryUnder150MB)}`,
     ],
   ];
+}
+
+/** The one table: each figure, its ratio or target. */
+function renderTable(report: Report): string {
+  const rows = [...floorRows(report), ...paymentRows(report), ...resourceRows(report)];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
   return [
