@@ -49,17 +49,22 @@ export interface WebhookRecord {
   note?: string;
 }
 
-/** Lists a transaction's webhooks with their KV entries, in the order they were owed. */
+/**
+ * Lists a transaction's webhooks with their KV entries, in the order they were owed; with
+ * `afterSeq`, only those owed after that one (only their index entries are read, so usually
+ * no record is).
+ */
 export async function listTransactionWebhooks(
   kv: Deno.Kv,
   wixTransactionId: string,
+  afterSeq?: number,
 ): Promise<Deno.KvEntry<WebhookRecord>[]> {
+  const prefix = kvKeys.transactionWebhooksPrefix(wixTransactionId);
+  const selector = afterSeq === undefined
+    ? { prefix }
+    : { prefix, start: kvKeys.transactionWebhook(wixTransactionId, afterSeq + 1) };
   const ids: string[] = [];
-  for await (
-    const entry of kv.list<string>({ prefix: kvKeys.transactionWebhooksPrefix(wixTransactionId) })
-  ) {
-    ids.push(entry.value);
-  }
+  for await (const entry of kv.list<string>(selector)) ids.push(entry.value);
   return (await getWebhooks(kv, ids)).sort((a, b) => a.value.seq - b.value.seq);
 }
 

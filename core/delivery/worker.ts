@@ -13,7 +13,7 @@ import { kvKeys } from "../store/mod.ts";
 import { leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
 import type { AttemptContext, LeasedWebhook } from "./attempt.ts";
 import type { OutboxListener } from "./outbox.ts";
-import { getWebhooks } from "./records.ts";
+import { listTransactionWebhooks } from "./records.ts";
 import type { WebhookAttempt, WebhookRecord } from "./records.ts";
 import type { WixClient } from "./wix_client.ts";
 
@@ -236,16 +236,7 @@ async function kickSuccessor(
   settled: WebhookRecord,
   kick: (id: string, force: boolean) => void,
 ): Promise<void> {
-  // Only the index entries owed after it are read: usually none, so no record is read at all.
-  const later: string[] = [];
-  for await (
-    const entry of kv.list<string>({
-      prefix: kvKeys.transactionWebhooksPrefix(settled.wixTransactionId),
-      start: kvKeys.transactionWebhook(settled.wixTransactionId, settled.seq + 1),
-    })
-  ) later.push(entry.value);
-  if (later.length === 0) return;
-  const siblings = (await getWebhooks(kv, later)).sort((a, b) => a.value.seq - b.value.seq);
-  const next = siblings.find((e) => e.value.state === "queued");
+  const later = await listTransactionWebhooks(kv, settled.wixTransactionId, settled.seq);
+  const next = later.find((e) => e.value.state === "queued");
   if (next) kick(next.value.id, true);
 }
