@@ -17,7 +17,7 @@
  */
 
 import { decodeJwt, importSPKI, jwtVerify } from "jose";
-import { rs256KeyOf, verifyRs256 } from "../core/wix/rs256.ts";
+import { rs256KeyOf, verifyRs256 } from "../core/wix/mod.ts";
 
 /** Runs `worker` from `concurrency` loops until `seconds` pass; returns completed operations. */
 async function runFor(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { rs256KeyOf, verifyRs256 } from "../core/wix/rs256.ts";
+import { rs256KeyOf, verifyRs256 } from "../core/wix/mod.ts";
 
 const ALGORITHM = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as const;
 const encoder = new TextEncoder();

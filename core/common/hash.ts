@@ -11,5 +11,10 @@ import { createHash } from "node:crypto";
  * a call against 2 µs (measured on a 1 KB body). It stays async so callers need not change.
  */
 export function sha256Hex(bytes: Uint8Array | string): Promise<string> {
-  return Promise.resolve(createHash("sha256").update(bytes).digest("hex"));
+  return Promise.resolve(sha256HexSync(bytes));
+}
+
+/** {@link sha256Hex}, for synchronous callers (the RS256 check hashes inside a pure function). */
+export function sha256HexSync(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -38,92 +38,102 @@ interface WixAnswer {
 
 /** A {@link WixClient} for `config`. */
 export function createWixClient(config: WixClientConfig): WixClient {
-  /**
-   * POSTs `body` as JSON and reads the answer, all under the attempt timeout. The timer is
-   * cleared when the call ends (`AbortSignal.timeout` would keep one alive per call for the
-   * whole timeout, thousands of them during a backlog).
-   */
-  async function post(
-    path: string,
-    headers: Record<string, string>,
-    body: unknown,
-    readJson = false,
-  ): Promise<WixAnswer> {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException("the call timed out", "TimeoutError")),
-      config.webhookTimeoutMs,
+  return { submitEvent: (body, now) => submitEvent(config, body, now) };
+}
+
+/**
+ * POSTs `body` as JSON to Wix and reads the answer, all under the attempt timeout. The timer is
+ * cleared when the call ends (`AbortSignal.timeout` would keep one alive per call for the whole
+ * timeout, thousands of them during a backlog).
+ */
+async function post(
+  config: WixClientConfig,
+  path: string,
+  headers: Record<string, string>,
+  body: unknown,
+  readJson = false,
+): Promise<WixAnswer> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("the call timed out", "TimeoutError")),
+    config.webhookTimeoutMs,
+  );
+  try {
+    const response = await fetch(`${config.wixApiBaseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
+    const answer = { status: response.status, retryAfter: response.headers.get("retry-after") };
+    if (!readJson || response.status !== 200) {
+      await response.body?.cancel();
+      return answer;
+    }
+    return { ...answer, json: await response.json().catch(() => ({})) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A fresh OAuth token (spec §3.1), or why there is none. */
+async function fetchToken(
+  config: WixClientConfig,
+  now: number,
+): Promise<{ token: string } | SendResult> {
+  const response = await post(config, "/oauth/access", {}, {
+    grant_type: "client_credentials",
+    scope: "CASHIER.GET_ACCESS",
+    client_id: config.wixAppId,
+    client_secret: config.wixAppSecret,
+  }, true);
+  if (response.status !== 200) {
+    return {
+      ok: false,
+      status: response.status,
+      error: `token request answered HTTP ${response.status}`,
+      retryAfterMs: parseRetryAfter(response.retryAfter, now),
+    };
+  }
+  const token = (response.json as { access_token?: unknown } | null)?.access_token;
+  if (typeof token !== "string" || token === "") {
+    return { ok: false, status: 200, error: "token response has no access_token" };
+  }
+  return { token };
+}
+
+/** One attempt: a fresh token, then Submit Event (§3.2); every failure is an answer. */
+async function submitEvent(
+  config: WixClientConfig,
+  body: SubmitEventBody,
+  now: number,
+): Promise<SendResult> {
+  try {
+    const token = await inSpan("wix.token", {}, () => fetchToken(config, now));
+    if (!("token" in token)) return token;
+    const response = await inSpan(
+      "wix.submit_event",
+      {},
+      () =>
+        post(config, "/payments/v1/provider-platform-events", {
+          "authorization": token.token,
+          "user-agent": `${config.pspName}/${config.pspVersion}`,
+        }, body),
     );
-    try {
-      const response = await fetch(`${config.wixApiBaseUrl}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify(body),
-        signal: controller.signal,
-      });
-      const answer = { status: response.status, retryAfter: response.headers.get("retry-after") };
-      if (!readJson || response.status !== 200) {
-        await response.body?.cancel();
-        return answer;
-      }
-      return { ...answer, json: await response.json().catch(() => ({})) };
-    } finally {
-      clearTimeout(timer);
-    }
+    if (response.status === 200) return { ok: true, status: 200 };
+    return {
+      ok: false,
+      status: response.status,
+      error: `Submit Event answered HTTP ${response.status}`,
+      retryAfterMs: response.status === 429 || response.status === 503
+        ? parseRetryAfter(response.retryAfter, now)
+        : undefined,
+    };
+  } catch (error) {
+    const name = (error as Error).name;
+    const message = name === "TimeoutError"
+      ? `timed out after ${config.webhookTimeoutMs} ms`
+      : `network error: ${(error as Error).message}`;
+    return { ok: false, error: message };
   }
-
-  async function fetchToken(now: number): Promise<{ token: string } | SendResult> {
-    const response = await post("/oauth/access", {}, {
-      grant_type: "client_credentials",
-      scope: "CASHIER.GET_ACCESS",
-      client_id: config.wixAppId,
-      client_secret: config.wixAppSecret,
-    }, true);
-    if (response.status !== 200) {
-      return {
-        ok: false,
-        status: response.status,
-        error: `token request answered HTTP ${response.status}`,
-        retryAfterMs: parseRetryAfter(response.retryAfter, now),
-      };
-    }
-    const token = (response.json as { access_token?: unknown } | null)?.access_token;
-    if (typeof token !== "string" || token === "") {
-      return { ok: false, status: 200, error: "token response has no access_token" };
-    }
-    return { token };
-  }
-
-  async function submitEvent(body: SubmitEventBody, now: number): Promise<SendResult> {
-    try {
-      const token = await inSpan("wix.token", {}, () => fetchToken(now));
-      if (!("token" in token)) return token;
-      const response = await inSpan(
-        "wix.submit_event",
-        {},
-        () =>
-          post("/payments/v1/provider-platform-events", {
-            "authorization": token.token,
-            "user-agent": `${config.pspName}/${config.pspVersion}`,
-          }, body),
-      );
-      if (response.status === 200) return { ok: true, status: 200 };
-      return {
-        ok: false,
-        status: response.status,
-        error: `Submit Event answered HTTP ${response.status}`,
-        retryAfterMs: response.status === 429 || response.status === 503
-          ? parseRetryAfter(response.retryAfter, now)
-          : undefined,
-      };
-    } catch (error) {
-      const name = (error as Error).name;
-      const message = name === "TimeoutError"
-        ? `timed out after ${config.webhookTimeoutMs} ms`
-        : `network error: ${(error as Error).message}`;
-      return { ok: false, error: message };
-    }
-  }
-
-  return { submitEvent };
 }

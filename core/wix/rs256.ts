@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256HexSync } from "../common/mod.ts";
 
 /** An RS256 public key as numbers: modulus `n`, exponent `e`, modulus length in bytes. */
 export interface Rs256Key {
@@ -75,7 +75,7 @@ export function verifyRs256(
 
 /** EM = 0x00 0x01 FF…FF 0x00 DigestInfo(SHA-256(message)), as a number. */
 function expectedBlock(key: Rs256Key, message: Uint8Array | string): bigint {
-  const hash = createHash("sha256").update(message).digest("hex");
+  const hash = sha256HexSync(message);
   const padding = key.bytes - 3 - SHA256_DIGEST_INFO.length / 2 - 32;
   return BigInt(`0x0001${"ff".repeat(padding)}00${SHA256_DIGEST_INFO}${hash}`);
 }
