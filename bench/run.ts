@@ -3,9 +3,11 @@
  * instance runs the full verified, durable payment path, against its floors, in one run.
  *
  * Everything runs on this machine at once, as in production on a small VM: the service (its own
- * process, file-backed KV), the load generator (autocannon, its own process), and a fake Wix
+ * process, file-backed KV), the load generator (`load.ts`, its own process), and a fake Wix
  * (this process) answering the OAuth and Submit Event calls. Every request is a real Create
- * Transaction with a unique `wixTransactionId`, signed beforehand the way Wix signs it.
+ * Transaction with a unique `wixTransactionId`, signed beforehand the way Wix signs it
+ * (`requests.ts`). The processes and what is read of them are `processes.ts`; the table is
+ * `report.ts`; this module runs the phases and builds the report.
  *
  * Phases: the three floors (trivial `Deno.serve`, RS256 verification, checked KV commits); the
  * service at saturation; the service at half that rate (latency, and webhook latency from each
@@ -21,13 +23,24 @@ import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/mod.ts"
 import { startFakeWix } from "../cli/fake_wix.ts";
 import type { FakeWix } from "../cli/fake_wix.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
-import type { LoadConfig, LoadSummary } from "./load.ts";
+import {
+  assertAllAnswered,
+  children,
+  cpuSeconds,
+  freePort,
+  kvCommits,
+  measureInstances,
+  memoryMb,
+  ROOT,
+  runFloor,
+  runLoad,
+  startService,
+} from "./processes.ts";
+import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-/** Child processes still running, stopped if the run fails half-way. */
-const children = new Set<Deno.ChildProcess>();
-const MERCHANT = { wixMerchantId: "bench-merchant", credentials: { apiKey: "bench-key" } };
+import { renderTable } from "./report.ts";
+import { MERCHANT, prepareRequests } from "./requests.ts";
+import type { Prepared } from "./requests.ts";
 
 interface Options {
   smoke: boolean;
@@ -69,259 +82,6 @@ function parseOptions(args: string[]): Options {
   };
 }
 
-/** A Create Transaction body: approved sandbox card, unique id. */
-function paymentBody(id: string): string {
-  return JSON.stringify({
-    wixTransactionId: id,
-    paymentMethod: "creditCard",
-    merchantCredentials: MERCHANT.credentials,
-    wixMerchantId: MERCHANT.wixMerchantId,
-    mode: "sandbox",
-    installments: 1,
-    order: {
-      id: `order-${id}`,
-      description: {
-        totalAmount: 2599,
-        currency: "USD",
-        items: [{ id: "item-1", name: "Blue mug", quantity: 1, price: 2599 }],
-        buyerInfo: { buyerId: "buyer-1", buyerLanguage: "en" },
-      },
-      returnUrls: { successUrl: "https://shop.example/success" },
-    },
-    paymentMethodData: {
-      card: {
-        number: "4111111111111111",
-        year: new Date().getUTCFullYear() + 2,
-        month: 12,
-        cvv: "123",
-        holderName: "Jane Brown",
-      },
-    },
-  });
-}
-
-/** Signs `count` unique requests (in parallel batches) and writes them to a file. */
-async function prepareRequests(
-  dir: string,
-  name: string,
-  count: number,
-  privateKey: CryptoKey,
-): Promise<{ file: string; ids: string[] }> {
-  const prepared: { id: string; body: string; digest: string }[] = [];
-  for (let start = 0; start < count; start += 256) {
-    const batch = Array.from(
-      { length: Math.min(256, count - start) },
-      (_, i) => `bench-${name}-${start + i}-${crypto.randomUUID()}`,
-    );
-    prepared.push(
-      ...await Promise.all(batch.map(async (id) => {
-        const body = paymentBody(id);
-        // Valid for 30 minutes: the whole run, however slow the machine.
-        const iat = Math.floor(Date.now() / 1000);
-        return {
-          id,
-          body,
-          digest: await signWixRequest(body, privateKey, { iat, exp: iat + 1800 }),
-        };
-      })),
-    );
-  }
-  const file = `${dir}/${name}.json`;
-  await Deno.writeTextFile(file, JSON.stringify(prepared));
-  return { file, ids: prepared.map((item) => item.id) };
-}
-
-/** Runs a bench script in its own process and returns the JSON of its last output line. */
-async function runScript<T>(script: string, args: string[]): Promise<T> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(`${script} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
-}
-
-/** Runs the load generator in its own process. */
-async function runLoad(dir: string, config: LoadConfig): Promise<LoadSummary> {
-  const configFile = `${dir}/load-${crypto.randomUUID()}.json`;
-  await Deno.writeTextFile(configFile, JSON.stringify(config));
-  return await runScript<LoadSummary>("bench/load.ts", [configFile]);
-}
-
-/** Runs `bench/floors.ts <args>`. */
-function runFloor(args: string[]): Promise<{ perSecond: number }> {
-  return runScript("bench/floors.ts", args);
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function waitUntilUp(url: string, process: Deno.ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let exited = false;
-  process.status.then(() => exited = true);
-  while (Date.now() < deadline && !exited) {
-    try {
-      const response = await fetch(url);
-      await response.body?.cancel();
-      if (response.ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-/** A memory figure of a running process in MB: `VmRSS` (now) or `VmHWM` (peak resident). */
-async function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? NaN) / 1024;
-}
-
-/** The service's KV totals from its /metrics: atomic operations asked for, commits made. */
-async function kvCommits(serviceUrl: string): Promise<{ operations: number; commits: number }> {
-  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
-  const total = (name: string) =>
-    Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
-  return {
-    operations: total("psp_kv_atomic_operations_total"),
-    commits: total("psp_kv_commits_total"),
-  };
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
-  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The service as operators run it (`deno task start`), on a file KV in `dir`. */
-async function startService(
-  dir: string,
-  publicPem: string,
-  wix: FakeWix | null,
-  inspectPort?: number,
-  extraEnv: Record<string, string> = {},
-) {
-  const port = freePort();
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "",
-    HOME: Deno.env.get("HOME") ?? "/tmp",
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    KV_PATH: `${dir}/service.sqlite3`,
-    WIX_APP_PUBLIC_KEY: publicPem,
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    // Extra service settings for an experiment, e.g. '{"DELIVERY_MODE":"poll"}'.
-    ...JSON.parse(Deno.env.get("BENCH_SERVICE_ENV") ?? "{}"),
-    ...extraEnv,
-  };
-  if (wix) {
-    Object.assign(env, {
-      WIX_API_BASE_URL: wix.url,
-      WIX_APP_ID: wix.appId,
-      WIX_APP_SECRET: wix.appSecret,
-    });
-  }
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
-      // As `deno task start` runs it; BENCH_V8_FLAGS replaces the flags for an experiment.
-      `--v8-flags=${
-        Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=8,--heap-growing-percent=30"
-      }`,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "main.ts",
-    ],
-    cwd: ROOT,
-    clearEnv: true,
-    env,
-    stdin: "null",
-    // Logs go where a VM's journal would take them; reading them here would cost CPU.
-    stdout: "null",
-    // The inspector announces itself on stderr.
-    stderr: inspectPort ? "null" : "inherit",
-  }).spawn();
-  children.add(process);
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilUp(`${url}/healthz`, process);
-  return {
-    url,
-    pid: process.pid,
-    async stop() {
-      const peak = await memoryMb(process.pid, "VmHWM");
-      process.kill("SIGTERM");
-      const status = await process.status;
-      children.delete(process);
-      if (!status.success) throw new Error(`the service exited with ${status.code}`);
-      return peak;
-    },
-  };
-}
-
-/** A running service, as {@link startService} returns it. */
-type Service = Awaited<ReturnType<typeof startService>>;
-
-/**
- * Create Transaction throughput with one, two and three processes on one KV file
- * (`DELIVERY_MODE=poll`, as the operations guide says), the load split evenly between them.
- */
-async function measureInstances(
-  dir: string,
-  publicPem: string,
-  privateKey: CryptoKey,
-  wix: FakeWix,
-  connections: number,
-  log: (line: string) => void,
-): Promise<{ processes: number; perSecond: number }[]> {
-  const results: { processes: number; perSecond: number }[] = [];
-  for (const processes of [1, 2, 3]) {
-    log(`instances: ${processes} process(es) on one KV file`);
-    const sub = `${dir}/instances-${processes}`;
-    await Deno.mkdir(sub);
-    const services: Service[] = [];
-    for (let i = 0; i < processes; i++) {
-      services.push(await startService(sub, publicPem, wix, undefined, { DELIVERY_MODE: "poll" }));
-    }
-    const load = async (name: string, count: number) => {
-      const files = await Promise.all(
-        services.map((_, i) =>
-          prepareRequests(sub, `${name}-${i}`, Math.round(count / processes), privateKey)
-        ),
-      );
-      const started = performance.now();
-      const runs = await Promise.all(services.map((service, i) =>
-        runLoad(sub, {
-          url: `${service.url}/v1/create-transaction`,
-          connections: Math.max(1, Math.round(connections / processes)),
-          requestsFile: files[i].file,
-        })
-      ));
-      runs.forEach((run, i) =>
-        assertAllAnswered(`${name} ${i}`, run, Math.round(count / processes))
-      );
-      return runs.reduce((sum, run) => sum + run.status2xx, 0) /
-        ((performance.now() - started) / 1000);
-    };
-    await load("instances-warmup", 600);
-    results.push({ processes, perSecond: await load("instances", 3000) });
-    for (const service of services) await service.stop();
-  }
-  return results;
-}
-
 async function waitForEvents(wix: FakeWix, count: number, what: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (wix.events.length < count) {
@@ -337,14 +97,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-function assertAllAnswered(what: string, result: LoadSummary, expected: number) {
-  if (result.status2xx !== expected || result.non2xx + result.errors + result.timeouts > 0) {
-    throw new Error(
-      `${what}: ${result.status2xx} of ${expected} answered 200 (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`,
-    );
-  }
-}
-
 /** What every phase of one run works with. */
 interface Run {
   options: Options;
@@ -354,8 +106,6 @@ interface Run {
   wix: FakeWix;
   log: (line: string) => void;
 }
-
-type Prepared = Awaited<ReturnType<typeof prepareRequests>>;
 
 /** The three floors: a trivial `Deno.serve`, RS256 verification (the gate's and jose's), commits. */
 async function measureFloors(run: Run, warmup: Prepared, saturation: Prepared) {
@@ -617,135 +367,6 @@ function buildReport(
       atLeastQuarterOfCommitFloor: saturated.perSecond >= 0.25 * floors.kv.perSecond,
     },
   };
-}
-
-type Report = {
-  mode: string;
-  connections: number;
-  floors: Record<string, number>;
-  createTransaction: {
-    saturation: { perSecond: number };
-    moderate: { rate: number; latencyMs: { p50: number; p90: number; p99: number } };
-    ratioToServeFloor: number;
-    ratioToVerifyFloor: number;
-    ratioToCommitFloor: number;
-    ratioToLowerFloor: number;
-  };
-  webhooks: {
-    latencyMs: { p50: number; p99: number };
-    backlog: { owed: number; deliveriesPerSecond: number };
-  };
-  service: {
-    peakRssMb: number;
-    idleRssMb: number;
-    cpuMsPerPayment: number;
-    cpuMsAnswering: number;
-    cpuMsDelivering: number;
-    kv: { operationsPerPayment: number; commitsPerPayment: number };
-  };
-  instances: { processes: number; perSecond: number }[];
-  targets: Record<string, boolean>;
-};
-
-type Row = [measure: string, value: string, target: string];
-
-/** A number in the table's style: thousands separated, `digits` decimals. */
-const n = (value: number, digits = 0) =>
-  value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const met = (ok: boolean) => ok ? "met" : "MISSED";
-
-/** The floors' rows. */
-function floorRows(report: Report): Row[] {
-  return [
-    [
-      "floor: trivial Deno.serve JSON handler",
-      `${n(report.floors.serveRequestsPerSecond)} req/s`,
-      "",
-    ],
-    [
-      "floor: RS256 verify (the gate's, 2048-bit)",
-      `${n(report.floors.rs256VerificationsPerSecond)} /s`,
-      `jose with WebCrypto: ${n(report.floors.joseRs256VerificationsPerSecond)} /s`,
-    ],
-    ["floor: checked KV commit (file)", `${n(report.floors.kvCheckedCommitsPerSecond)} /s`, ""],
-  ];
-}
-
-/** Create Transaction at saturation and half load, and the webhooks' rows. */
-function paymentRows(report: Report): Row[] {
-  const ct = report.createTransaction;
-  const latency = ct.moderate.latencyMs;
-  return [
-    [
-      `create-transaction, saturation (${report.connections} conns)`,
-      `${n(ct.saturation.perSecond)} req/s`,
-      `x${n(ct.ratioToServeFloor, 3)} serve, x${n(ct.ratioToVerifyFloor, 2)} verify, x${
-        n(ct.ratioToCommitFloor, 2)
-      } commit; >= 0.25 commit: ${
-        met(report.targets.atLeastQuarterOfCommitFloor)
-      }; >= 0.60 of lower floor: ${met(report.targets.throughputAtLeast60PercentOfLowerFloor)}`,
-    ],
-    [
-      `create-transaction at ${n(ct.moderate.rate)} req/s (50%, evenly spaced)`,
-      `p50 ${n(latency.p50, 1)} / p90 ${n(latency.p90, 1)} / p99 ${n(latency.p99, 1)} ms`,
-      `p99 < 25 ms: ${met(report.targets.p99Under25ms)}`,
-    ],
-    [
-      "webhook: answer -> Submit Event arrives",
-      `p50 ${n(report.webhooks.latencyMs.p50)} / p99 ${n(report.webhooks.latencyMs.p99)} ms`,
-      `p99 < 250 ms: ${met(report.targets.webhookP99Under250ms)}`,
-    ],
-    [
-      `webhook backlog: ${n(report.webhooks.backlog.owed)} owed at once`,
-      `${n(report.webhooks.backlog.deliveriesPerSecond)} deliveries/s`,
-      `>= 1,000/s: ${met(report.targets.backlogAtLeast1000PerSecond)}`,
-    ],
-  ];
-}
-
-/** CPU, KV commits, several processes and memory. */
-function resourceRows(report: Report): Row[] {
-  const service = report.service;
-  return [
-    [
-      "service CPU per payment (webhook included)",
-      `${n(service.cpuMsPerPayment, 2)} ms`,
-      `<= 1.2 ms: ${met(report.targets.cpuAtMost1_2ms)}`,
-    ],
-    [
-      "  of which: answering (webhooks off) / delivering a backlog",
-      `${n(service.cpuMsAnswering, 2)} / ${n(service.cpuMsDelivering, 2)} ms`,
-      "",
-    ],
-    [
-      "KV at saturation (webhook included): atomic operations / commits per payment",
-      `${n(service.kv.operationsPerPayment, 2)} / ${n(service.kv.commitsPerPayment, 2)}`,
-      `payments per commit (fsync): ${n(1 / service.kv.commitsPerPayment, 2)}`,
-    ],
-    ...report.instances.map((m): Row => [
-      `create-transaction, ${m.processes} process${m.processes > 1 ? "es" : ""} on one KV file`,
-      `${n(m.perSecond)} req/s`,
-      `x${n(m.perSecond / report.instances[0].perSecond, 2)} of one process`,
-    ]),
-    [
-      "service RSS: idle after start / peak",
-      `${n(service.idleRssMb, 1)} / ${n(service.peakRssMb, 1)} MB`,
-      `peak < 150 MB: ${met(report.targets.memoryUnder150MB)}`,
-    ],
-  ];
-}
-
-/** The one table: each figure, its ratio or target. */
-function renderTable(report: Report): string {
-  const rows = [...floorRows(report), ...paymentRows(report), ...resourceRows(report)];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
-  return [
-    `benchmark (${report.mode})`,
-    line(["measure", "value", "ratio / target"]),
-    line(widths.map((w) => "-".repeat(w))),
-    ...rows.map(line),
-  ].join("\n");
 }
 
 if (import.meta.main) {

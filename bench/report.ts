@@ -1,0 +1,134 @@
+/**
+ * The benchmark's table: each figure of a run's report, with its ratio or its target marked
+ * `met` or `MISSED`.
+ * @module
+ */
+
+export type Report = {
+  mode: string;
+  connections: number;
+  floors: Record<string, number>;
+  createTransaction: {
+    saturation: { perSecond: number };
+    moderate: { rate: number; latencyMs: { p50: number; p90: number; p99: number } };
+    ratioToServeFloor: number;
+    ratioToVerifyFloor: number;
+    ratioToCommitFloor: number;
+    ratioToLowerFloor: number;
+  };
+  webhooks: {
+    latencyMs: { p50: number; p99: number };
+    backlog: { owed: number; deliveriesPerSecond: number };
+  };
+  service: {
+    peakRssMb: number;
+    idleRssMb: number;
+    cpuMsPerPayment: number;
+    cpuMsAnswering: number;
+    cpuMsDelivering: number;
+    kv: { operationsPerPayment: number; commitsPerPayment: number };
+  };
+  instances: { processes: number; perSecond: number }[];
+  targets: Record<string, boolean>;
+};
+
+type Row = [measure: string, value: string, target: string];
+
+/** A number in the table's style: thousands separated, `digits` decimals. */
+const n = (value: number, digits = 0) =>
+  value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const met = (ok: boolean) => ok ? "met" : "MISSED";
+
+/** The floors' rows. */
+function floorRows(report: Report): Row[] {
+  return [
+    [
+      "floor: trivial Deno.serve JSON handler",
+      `${n(report.floors.serveRequestsPerSecond)} req/s`,
+      "",
+    ],
+    [
+      "floor: RS256 verify (the gate's, 2048-bit)",
+      `${n(report.floors.rs256VerificationsPerSecond)} /s`,
+      `jose with WebCrypto: ${n(report.floors.joseRs256VerificationsPerSecond)} /s`,
+    ],
+    ["floor: checked KV commit (file)", `${n(report.floors.kvCheckedCommitsPerSecond)} /s`, ""],
+  ];
+}
+
+/** Create Transaction at saturation and half load, and the webhooks' rows. */
+function paymentRows(report: Report): Row[] {
+  const ct = report.createTransaction;
+  const latency = ct.moderate.latencyMs;
+  return [
+    [
+      `create-transaction, saturation (${report.connections} conns)`,
+      `${n(ct.saturation.perSecond)} req/s`,
+      `x${n(ct.ratioToServeFloor, 3)} serve, x${n(ct.ratioToVerifyFloor, 2)} verify, x${
+        n(ct.ratioToCommitFloor, 2)
+      } commit; >= 0.25 commit: ${
+        met(report.targets.atLeastQuarterOfCommitFloor)
+      }; >= 0.60 of lower floor: ${met(report.targets.throughputAtLeast60PercentOfLowerFloor)}`,
+    ],
+    [
+      `create-transaction at ${n(ct.moderate.rate)} req/s (50%, evenly spaced)`,
+      `p50 ${n(latency.p50, 1)} / p90 ${n(latency.p90, 1)} / p99 ${n(latency.p99, 1)} ms`,
+      `p99 < 25 ms: ${met(report.targets.p99Under25ms)}`,
+    ],
+    [
+      "webhook: answer -> Submit Event arrives",
+      `p50 ${n(report.webhooks.latencyMs.p50)} / p99 ${n(report.webhooks.latencyMs.p99)} ms`,
+      `p99 < 250 ms: ${met(report.targets.webhookP99Under250ms)}`,
+    ],
+    [
+      `webhook backlog: ${n(report.webhooks.backlog.owed)} owed at once`,
+      `${n(report.webhooks.backlog.deliveriesPerSecond)} deliveries/s`,
+      `>= 1,000/s: ${met(report.targets.backlogAtLeast1000PerSecond)}`,
+    ],
+  ];
+}
+
+/** CPU, KV commits, several processes and memory. */
+function resourceRows(report: Report): Row[] {
+  const service = report.service;
+  return [
+    [
+      "service CPU per payment (webhook included)",
+      `${n(service.cpuMsPerPayment, 2)} ms`,
+      `<= 1.2 ms: ${met(report.targets.cpuAtMost1_2ms)}`,
+    ],
+    [
+      "  of which: answering (webhooks off) / delivering a backlog",
+      `${n(service.cpuMsAnswering, 2)} / ${n(service.cpuMsDelivering, 2)} ms`,
+      "",
+    ],
+    [
+      "KV at saturation (webhook included): atomic operations / commits per payment",
+      `${n(service.kv.operationsPerPayment, 2)} / ${n(service.kv.commitsPerPayment, 2)}`,
+      `payments per commit (fsync): ${n(1 / service.kv.commitsPerPayment, 2)}`,
+    ],
+    ...report.instances.map((m): Row => [
+      `create-transaction, ${m.processes} process${m.processes > 1 ? "es" : ""} on one KV file`,
+      `${n(m.perSecond)} req/s`,
+      `x${n(m.perSecond / report.instances[0].perSecond, 2)} of one process`,
+    ]),
+    [
+      "service RSS: idle after start / peak",
+      `${n(service.idleRssMb, 1)} / ${n(service.peakRssMb, 1)} MB`,
+      `peak < 150 MB: ${met(report.targets.memoryUnder150MB)}`,
+    ],
+  ];
+}
+
+/** The one table: each figure, its ratio or target. */
+export function renderTable(report: Report): string {
+  const rows = [...floorRows(report), ...paymentRows(report), ...resourceRows(report)];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
+  return [
+    `benchmark (${report.mode})`,
+    line(["measure", "value", "ratio / target"]),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ].join("\n");
+}
