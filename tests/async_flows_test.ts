@@ -384,7 +384,12 @@ Deno.test("psp api: a transaction's view shows refunds, operations and webhooks 
     wix.setFailureRate(0);
     await t.call("/v1/capture-transaction", { wixTransactionId: id, captureAmount: 900 });
     await events(id, 2);
-    const view = await psp("GET", `/psp/v1/transactions/${id}`);
+    // Wix has the capture event before its delivery mark commits: wait for the mark.
+    const view = await eventually("both webhooks marked delivered", async () => {
+      const answer = await psp("GET", `/psp/v1/transactions/${id}`);
+      const states = (answer.body.webhooks as { state: string }[] | undefined)?.map((w) => w.state);
+      return states?.length === 2 && states.every((s) => s === "delivered") ? answer : undefined;
+    });
     assert.equal(view.status, 200);
     const tx = view.body.transaction as Record<string, unknown>;
     assert.equal(tx.status, "captured");
