@@ -107,32 +107,42 @@ interface Run {
   log: (line: string) => void;
 }
 
+/** The trivial `Deno.serve` JSON handler of `floors.ts`, in its own process. */
+async function startTrivialServer() {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "bench/floors.ts", "serve"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).spawn();
+  children.add(server);
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { port } = JSON.parse((await reader.read()).value!);
+  reader.releaseLock();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    async stop() {
+      server.kill("SIGTERM");
+      await server.status;
+      children.delete(server);
+      await server.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
 /** The three floors: a trivial `Deno.serve`, RS256 verification (the gate's and jose's), commits. */
 async function measureFloors(run: Run, warmup: Prepared, saturation: Prepared) {
   const { options, dir, log } = run;
   const c = options.connections;
   log("floor: trivial Deno.serve");
-  const floorServer = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "bench/floors.ts", "serve"],
-    cwd: ROOT,
-    stdout: "piped",
-  }).spawn();
-  children.add(floorServer);
-  const reader = floorServer.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const { port: floorPort } = JSON.parse((await reader.read()).value!);
-  reader.releaseLock();
-  const floorUrl = `http://127.0.0.1:${floorPort}/`;
-  await runLoad(dir, { url: floorUrl, connections: c, requestsFile: warmup.file });
+  const floorServer = await startTrivialServer();
+  await runLoad(dir, { url: floorServer.url, connections: c, requestsFile: warmup.file });
   const serve = await runLoad(dir, {
-    url: floorUrl,
+    url: floorServer.url,
     connections: c,
     requestsFile: saturation.file,
     duration: options.floorSeconds,
   });
-  floorServer.kill("SIGTERM");
-  await floorServer.status;
-  children.delete(floorServer);
-  await floorServer.stdout.cancel().catch(() => {});
+  await floorServer.stop();
 
   log("floor: RS256 verification");
   const tokensFile = `${dir}/tokens.json`;
@@ -204,18 +214,15 @@ async function measureSaturation(
   return { saturated, idleRssMb, cpuMsPerPayment, kv };
 }
 
-/** Half the saturation rate, evenly spaced: latency, and each webhook's delay after its answer. */
-async function measureHalfLoad(run: Run, service: Service, saturatedPerSecond: number) {
+/**
+ * Create Transactions at `rate`, evenly spaced: latency, and each webhook's delay after its
+ * answer.
+ */
+async function measurePaced(run: Run, service: Service, rate: number, name: string) {
   const { options, dir, wix, log } = run;
-  const rate = Math.max(10, Math.round(saturatedPerSecond / 2));
-  const moderate = await prepareRequests(
-    dir,
-    "moderate",
-    rate * options.moderateSeconds,
-    run.privateKey,
-  );
+  const moderate = await prepareRequests(dir, name, rate * options.moderateSeconds, run.privateKey);
   log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
-  const responsesFile = `${dir}/answered.json`;
+  const responsesFile = `${dir}/answered-${name}.json`;
   const before = wix.events.length;
   const paced = await runLoad(dir, {
     url: `${service.url}/v1/create-transaction`,
@@ -224,8 +231,8 @@ async function measureHalfLoad(run: Run, service: Service, saturatedPerSecond: n
     rate,
     responsesFile,
   });
-  assertAllAnswered("moderate rate", paced, moderate.ids.length);
-  await waitForEvents(wix, before + moderate.ids.length, "moderate rate");
+  assertAllAnswered(`${name} rate`, paced, moderate.ids.length);
+  await waitForEvents(wix, before + moderate.ids.length, `${name} rate`);
   const answeredAt = new Map<string, number>(
     JSON.parse(await Deno.readTextFile(responsesFile)),
   );
@@ -233,6 +240,45 @@ async function measureHalfLoad(run: Run, service: Service, saturatedPerSecond: n
     .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
     .sort((a, b) => a - b);
   return { rate, paced, webhookDelays };
+}
+
+/**
+ * Half the saturation rate (the target's), a quarter of it (where latency stands with more
+ * headroom), and the trivial server at the half rate: what the load generator and the machine
+ * add to any answer at that rate, the floor under the service's figure.
+ */
+async function measurePacedLoads(run: Run, service: Service, saturatedPerSecond: number) {
+  const half = Math.max(10, Math.round(saturatedPerSecond / 2));
+  const halfLoad = await measurePaced(run, service, half, "half");
+  const quarterLoad = await measurePaced(
+    run,
+    service,
+    Math.max(5, Math.round(half / 2)),
+    "quarter",
+  );
+  return { halfLoad, quarterLoad };
+}
+
+/** The trivial server's latency at the half rate, evenly spaced (the service is stopped). */
+async function measurePacedFloor(run: Run, rate: number) {
+  const { options, dir, log } = run;
+  log(`floor: trivial Deno.serve at ${rate} requests/s`);
+  const requests = await prepareRequests(
+    dir,
+    "floor-paced",
+    rate * options.moderateSeconds,
+    run.privateKey,
+  );
+  const server = await startTrivialServer();
+  const paced = await runLoad(dir, {
+    url: server.url,
+    connections: options.connections,
+    requestsFile: requests.file,
+    rate,
+  });
+  await server.stop();
+  assertAllAnswered("trivial server, paced", paced, requests.ids.length);
+  return { rate, latencyMs: paced.latencyMs };
 }
 
 /**
@@ -283,8 +329,13 @@ async function main() {
     const inspectPort = options.profile ? freePort() : undefined;
     const service = await startService(dir, keys.publicPem, wix, inspectPort);
     const saturated = await measureSaturation(run, service, warmup, saturation, inspectPort);
-    const halfLoad = await measureHalfLoad(run, service, saturated.saturated.perSecond);
+    const { halfLoad, quarterLoad } = await measurePacedLoads(
+      run,
+      service,
+      saturated.saturated.perSecond,
+    );
     const servicePeakMb = await service.stop();
+    const pacedFloor = await measurePacedFloor(run, halfLoad.rate);
 
     log(`backlog: ${options.backlog} payments while webhooks are off`);
     const drained = await measureBacklog(run, backlog);
@@ -299,7 +350,18 @@ async function main() {
     const instances = options.smoke
       ? []
       : await measureInstances(dir, keys.publicPem, privateKey, wix, options.connections, log);
-    const report = buildReport(options, floors, saturated, halfLoad, drained, peakMb, instances);
+    const report = buildReport(
+      options,
+      { ...floors, pacedFloor },
+      saturated,
+      {
+        halfLoad,
+        quarterLoad,
+      },
+      drained,
+      peakMb,
+      instances,
+    );
     await Deno.writeTextFile(options.out, JSON.stringify(report, null, 2) + "\n");
     console.log(renderTable(report));
     console.log(`\nwritten to ${options.out}`);
@@ -316,14 +378,17 @@ async function main() {
 /** The report written to `--out`: every figure, ratio and target of one run. */
 function buildReport(
   options: Options,
-  floors: Awaited<ReturnType<typeof measureFloors>>,
+  floors: Awaited<ReturnType<typeof measureFloors>> & {
+    pacedFloor: Awaited<ReturnType<typeof measurePacedFloor>>;
+  },
   { saturated, idleRssMb, cpuMsPerPayment, kv }: Awaited<ReturnType<typeof measureSaturation>>,
-  { rate, paced, webhookDelays }: Awaited<ReturnType<typeof measureHalfLoad>>,
+  { halfLoad, quarterLoad }: Awaited<ReturnType<typeof measurePacedLoads>>,
   drained: Awaited<ReturnType<typeof measureBacklog>>,
   peakMb: number,
   instances: { processes: number; perSecond: number }[],
 ) {
   const floorMin = Math.min(floors.verify.perSecond, floors.kv.perSecond);
+  const { rate, paced, webhookDelays } = halfLoad;
   const deliveriesPerSecond = options.backlog / drained.drainSeconds;
   return {
     when: new Date().toISOString(),
@@ -335,10 +400,16 @@ function buildReport(
       rs256VerificationsPerSecond: floors.verify.perSecond,
       joseRs256VerificationsPerSecond: floors.jose.perSecond,
       kvCheckedCommitsPerSecond: floors.kv.perSecond,
+      servePaced: floors.pacedFloor,
     },
     createTransaction: {
       saturation: { requests: saturated.requests, perSecond: saturated.perSecond },
       moderate: { rate, requests: paced.requests, latencyMs: paced.latencyMs },
+      quarter: {
+        rate: quarterLoad.rate,
+        requests: quarterLoad.paced.requests,
+        latencyMs: quarterLoad.paced.latencyMs,
+      },
       ratioToServeFloor: saturated.perSecond / floors.serve.perSecond,
       ratioToVerifyFloor: saturated.perSecond / floors.verify.perSecond,
       ratioToCommitFloor: saturated.perSecond / floors.kv.perSecond,
