@@ -52,77 +52,87 @@ export interface Worker {
 
 /** Starts a worker (it only acts when kicked). */
 export function createWorker(options: WorkerOptions, logger: Logger): Worker {
-  const instance = crypto.randomUUID();
-  const waiting = new Map<string, Waiting>();
+  return new AttemptScheduler(options, logger);
+}
+
+/** The worker's state: who waits, who runs, and whether a backlog's next page is owed. */
+class AttemptScheduler implements Worker {
+  readonly #instance = crypto.randomUUID();
+  readonly #waiting = new Map<string, Waiting>();
   /** Kicks that came while the record's attempt was running. */
-  const again = new Map<string, Waiting>();
-  const inFlight = new Map<string, Promise<void>>();
-  const timers = createTimers();
-  let stopped = false;
+  readonly #again = new Map<string, Waiting>();
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #timers = createTimers();
+  #stopped = false;
   /** True while a backlog remains beyond the last sweep's page: sweep again once it drains. */
-  let backlog = false;
-  let sweeping = false;
+  #backlog = false;
+  #sweeping = false;
+  readonly outboxListener: OutboxListener;
 
-  const newLeaseOwner = () => `${instance}:${crypto.randomUUID()}`;
+  constructor(private readonly options: WorkerOptions, private readonly logger: Logger) {
+    this.outboxListener = listenerFor(options, {
+      stopped: () => this.#stopped,
+      newLeaseOwner: this.#newLeaseOwner,
+      kick: this.kick,
+      later: this.#timers.after,
+    });
+  }
 
-  function kick(id: string, force = false, leased?: LeasedWebhook): void {
-    if (stopped) return;
+  readonly #newLeaseOwner = () => `${this.#instance}:${crypto.randomUUID()}`;
+
+  readonly kick = (id: string, force = false, leased?: LeasedWebhook): void => {
+    if (this.#stopped) return;
     // An attempt of this record is running, perhaps one that could not lease it (a sweep that
     // came before the owing commit's announcement): look again once it ends, never drop it.
-    const queue = inFlight.has(id) ? again : waiting;
+    const queue = this.#inFlight.has(id) ? this.#again : this.#waiting;
     queue.set(id, merged(queue.get(id), force, leased));
-    if (queue === waiting) pump();
-  }
+    if (queue === this.#waiting) this.#pump();
+  };
 
-  function pump(): void {
-    while (!stopped && inFlight.size < options.concurrency && waiting.size > 0) {
-      const [id, entry] = waiting.entries().next().value!;
-      waiting.delete(id);
-      const run = attempt(options, id, entry, newLeaseOwner, kick)
-        .catch((error) => logger.error("webhook attempt crashed", { webhookId: id, error }))
-        .finally(() => {
-          inFlight.delete(id);
-          const next = again.get(id);
-          again.delete(id);
-          if (next) waiting.set(id, merged(waiting.get(id), next.force, next.leased));
-          pump();
-          // A page of a large backlog is done: take the next at once, not at the next tick.
-          if (backlog && waiting.size === 0) {
-            backlog = false;
-            sweep().catch((error) => logger.error("webhook sweep failed", { error }));
-          }
-        });
-      inFlight.set(id, run);
+  /** Starts waiting attempts while slots are free. */
+  #pump(): void {
+    while (
+      !this.#stopped && this.#inFlight.size < this.options.concurrency && this.#waiting.size > 0
+    ) {
+      const [id, entry] = this.#waiting.entries().next().value!;
+      this.#waiting.delete(id);
+      const run = attempt(this.options, id, entry, this.#newLeaseOwner, this.kick)
+        .catch((error) => this.logger.error("webhook attempt crashed", { webhookId: id, error }))
+        .finally(() => this.#settled(id));
+      this.#inFlight.set(id, run);
     }
   }
 
-  async function sweep(): Promise<void> {
-    if (stopped || sweeping) return;
-    sweeping = true;
+  /** An attempt ended: a kick that came meanwhile waits again, and the next page may follow. */
+  #settled(id: string): void {
+    this.#inFlight.delete(id);
+    const next = this.#again.get(id);
+    this.#again.delete(id);
+    if (next) this.#waiting.set(id, merged(this.#waiting.get(id), next.force, next.leased));
+    this.#pump();
+    // A page of a large backlog is done: take the next at once, not at the next tick.
+    if (this.#backlog && this.#waiting.size === 0) {
+      this.#backlog = false;
+      this.sweep().catch((error) => this.logger.error("webhook sweep failed", { error }));
+    }
+  }
+
+  readonly sweep = async (): Promise<void> => {
+    if (this.#stopped || this.#sweeping) return;
+    this.#sweeping = true;
     try {
-      backlog = await kickDue(options, Math.max(64, options.concurrency * 8), kick);
+      const page = Math.max(64, this.options.concurrency * 8);
+      this.#backlog = await kickDue(this.options, page, this.kick);
     } finally {
-      sweeping = false;
+      this.#sweeping = false;
     }
-  }
+  };
 
-  const outboxListener = listenerFor(options, {
-    stopped: () => stopped,
-    newLeaseOwner,
-    kick,
-    later: timers.after,
-  });
-
-  return {
-    kick,
-    sweep,
-    outboxListener,
-    async stop() {
-      stopped = true;
-      waiting.clear();
-      timers.clear();
-      await Promise.allSettled([...inFlight.values()]);
-    },
+  readonly stop = async (): Promise<void> => {
+    this.#stopped = true;
+    this.#waiting.clear();
+    this.#timers.clear();
+    await Promise.allSettled([...this.#inFlight.values()]);
   };
 }
 
