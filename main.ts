@@ -207,13 +207,7 @@ export async function startService(
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   for (const warning of config.warnings) logger.warn(warning);
-  const kv = await openConfiguredKv(config.kvPath);
-  const wixKeys = await loadKeys(config, logger).catch((error) => {
-    kv.close();
-    throw error;
-  });
-  const useQueue = config.deliveryMode === "queue" ||
-    (config.deliveryMode === "auto" && await kvSupportsQueues(kv, config.kvPath));
+  const { kv, wixKeys, useQueue } = await openStores(config, logger);
   let publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
   const parts = wireParts(config, options, {
     kv,
@@ -243,11 +237,7 @@ export async function startService(
     await indexing;
     stopping.abort();
     await server.shutdown();
-    await sweeper.finished();
-    await parts.delivery.stop();
-    await parts.deps.journal.flush();
-    kv.close();
-    await parts.delivery.listenerClosed();
+    await stopParts(parts, sweeper);
     logger.info("stopped");
   });
   return {
@@ -258,6 +248,27 @@ export async function startService(
     sweep: sweeper.sweep,
     shutdown,
   };
+}
+
+/** The KV, Wix's public keys, and whether delivery may use the KV's queues. */
+async function openStores(config: Config, logger: Logger) {
+  const kv = await openConfiguredKv(config.kvPath);
+  const wixKeys = await loadKeys(config, logger).catch((error) => {
+    kv.close();
+    throw error;
+  });
+  const useQueue = config.deliveryMode === "queue" ||
+    (config.deliveryMode === "auto" && await kvSupportsQueues(kv, config.kvPath));
+  return { kv, wixKeys, useQueue };
+}
+
+/** Once no request is served: the sweep, delivery and journal end, then the KV closes. */
+async function stopParts(parts: Parts, sweeper: ReturnType<typeof createSweeper>) {
+  await sweeper.finished();
+  await parts.delivery.stop();
+  await parts.deps.journal.flush();
+  parts.kv.close();
+  await parts.delivery.listenerClosed();
 }
 
 function logListening(

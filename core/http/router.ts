@@ -55,50 +55,31 @@ export function createRequestHandler<D>(
   return async (request) => {
     const started = performance.now();
     const url = new URL(request.url);
-    const incomingId = request.headers.get("x-request-id");
-    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : crypto.randomUUID();
+    const requestId = requestIdOf(request);
     const fields: LogFields = {};
     let routeName = "unmatched";
     let response: Response;
     try {
       const matches = candidates(url.pathname);
       const match = matches.find(({ route }) => route.method === request.method);
-      if (!match) {
-        await request.body?.cancel().catch(() => {});
-        response = matches.length === 0
-          ? errorResponse(404, "not_found", `no route for ${url.pathname}`)
-          : methodNotAllowed(request.method, matches.map(({ route }) => route.method));
-      } else {
-        routeName = match.route.name;
-        const params = match.exact
-          ? {}
-          : match.pattern.exec({ pathname: url.pathname })?.pathname.groups ?? {};
-        const body = await gates[match.route.gate](request).catch((error) => {
-          // A refused Wix request is an SPI request answered with an error, too.
-          if (match.route.gate === "wix") {
-            recordSpiRequest(match.route.name, "error", undefined, performance.now() - started);
-          }
-          throw error;
-        });
-        response = await match.route.handle({
+      if (match) routeName = match.route.name;
+      response = match
+        ? await runRoute(match, gates, deps, {
           request,
           url,
-          params: params as Record<string, string>,
-          body,
+          params: {},
+          body: new Uint8Array(),
           requestId,
           started,
           annotate: (extra) => Object.assign(fields, extra),
-        }, deps);
-      }
+        })
+        : await unmatched(request, url, matches.map(({ route }) => route.method));
     } catch (error) {
       const mapped = errorToResponse(error);
-      if (mapped) {
-        response = mapped;
-        fields.error = (error as { code: string }).code;
-      } else {
-        logger.error("unhandled error", { requestId, route: routeName, error });
-        response = errorResponse(500, "internal_error", `internal error (request id ${requestId})`);
-      }
+      if (mapped) fields.error = (error as { code: string }).code;
+      else logger.error("unhandled error", { requestId, route: routeName, error });
+      response = mapped ??
+        errorResponse(500, "internal_error", `internal error (request id ${requestId})`);
     }
     response.headers.set("x-request-id", requestId);
     logger.info("request", {
@@ -112,6 +93,39 @@ export function createRequestHandler<D>(
     });
     return response;
   };
+}
+
+/** The caller's `x-request-id` when it is well-formed, else a new one. */
+function requestIdOf(request: Request): string {
+  const incoming = request.headers.get("x-request-id");
+  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/** A matched route: its path parameters, its gate, then its handler. */
+async function runRoute<D>(
+  match: { route: Route<D>; pattern: URLPattern; exact: boolean },
+  gates: Record<Gate, GateCheck>,
+  deps: D,
+  ctx: RouteContext,
+): Promise<Response> {
+  const { route, pattern, exact } = match;
+  const params = exact ? {} : pattern.exec({ pathname: ctx.url.pathname })?.pathname.groups ?? {};
+  const body = await gates[route.gate](ctx.request).catch((error) => {
+    // A refused Wix request is an SPI request answered with an error, too.
+    if (route.gate === "wix") {
+      recordSpiRequest(route.name, "error", undefined, performance.now() - ctx.started);
+    }
+    throw error;
+  });
+  return await route.handle({ ...ctx, params: params as Record<string, string>, body }, deps);
+}
+
+/** No route for this path (404), or none for this method (405 with `Allow`). */
+async function unmatched(request: Request, url: URL, allowed: string[]): Promise<Response> {
+  await request.body?.cancel().catch(() => {});
+  return allowed.length === 0
+    ? errorResponse(404, "not_found", `no route for ${url.pathname}`)
+    : methodNotAllowed(request.method, allowed);
 }
 
 /**
