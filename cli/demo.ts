@@ -44,49 +44,10 @@ function masked(body: unknown): string {
   });
 }
 
-/** Runs the demo, printing with `out`; resolves to true when every step passed. */
-export async function runDemo(
-  startService: StartDemoService,
-  out: (line: string) => void,
-  /** Extra settings (e.g. `PROCESSOR=http` with its backend) and how to name the processor. */
-  processor: { env: Record<string, string>; label: string } = {
-    env: {},
-    label: "sandbox processor",
-  },
-): Promise<boolean> {
-  const keys = await generateRs256KeyPair();
-  const wix: FakeWix = await startFakeWix({ appId: "demo-app", appSecret: "demo-secret" });
-  const serviceErrors: string[] = [];
-  const service = await startService(
-    loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      KV_PATH: ":memory:",
-      WIX_APP_PUBLIC_KEY: keys.publicPem,
-      WIX_API_BASE_URL: wix.url,
-      WIX_APP_ID: wix.appId,
-      WIX_APP_SECRET: wix.appSecret,
-      PSP_NAME: "DemoPSP",
-      SANDBOX_PENDING_DELAY: "1s",
-      SWEEP_INTERVAL: "100ms",
-      WEBHOOK_RETRY_SCHEDULE: "0ms,200ms,500ms,1s,2s",
-      ...processor.env,
-    }),
-    { logger: createLogger("error", (line) => serviceErrors.push(line)) },
-  );
-  out(
-    `Fake Wix on ${wix.url}; service on ${service.url} (memory KV, fresh RS256 keys, ${processor.label})\n`,
-  );
-
-  let printed = 0;
-  const results: { title: string; passed: boolean; note: string }[] = [];
+/** A sandbox card payment as Wix sends it. */
+function payment(id: string, number: string, amount = 1000, extra: Record<string, unknown> = {}) {
   const year = new Date().getUTCFullYear() + 2;
-  const payment = (
-    id: string,
-    number: string,
-    amount = 1000,
-    extra: Record<string, unknown> = {},
-  ) => ({
+  return {
     wixTransactionId: id,
     wixMerchantId: "demo-merchant",
     paymentMethod: "creditCard",
@@ -106,60 +67,76 @@ export async function runDemo(
     },
     paymentMethodData: { card: { number, year, month: 12, cvv: "123", holderName: "Jane Brown" } },
     ...extra,
-  });
+  };
+}
 
-  async function send(path: string, body: unknown, sent?: string): Promise<Answer> {
+/** What every step works with: signed requests to the service, and what Wix received. */
+class DemoSession {
+  #printed = 0;
+
+  constructor(
+    readonly service: DemoService,
+    readonly wix: FakeWix,
+    private readonly privateKey: CryptoKey,
+    private readonly out: (line: string) => void,
+  ) {}
+
+  /** Signs and sends `body` (or `sent`, when the body is changed after signing), printing both. */
+  async send(path: string, body: unknown, sent?: string): Promise<Answer> {
     const text = JSON.stringify(body);
-    out(`   -> POST ${path} ${masked(body)}${sent ? "  (body changed after signing)" : ""}`);
+    this.out(`   -> POST ${path} ${masked(body)}${sent ? "  (body changed after signing)" : ""}`);
     const started = performance.now();
-    const response = await fetch(`${service.url}${path}`, {
+    const response = await fetch(`${this.service.url}${path}`, {
       method: "POST",
       headers: {
         "content-type": "application/json; charset=utf-8",
-        digest: await signWixRequest(text, keys.privateKey),
+        digest: await signWixRequest(text, this.privateKey),
       },
       body: sent ?? text,
     });
     const answer = { status: response.status, body: await response.json() };
-    out(
-      `   <- ${answer.status} ${JSON.stringify(answer.body)} (${
-        Math.round(performance.now() - started)
-      } ms)`,
-    );
+    const ms = Math.round(performance.now() - started);
+    this.out(`   <- ${answer.status} ${JSON.stringify(answer.body)} (${ms} ms)`);
     return answer;
   }
 
   /** Waits for `count` events of `id`, printing new arrivals; true when they came. */
-  async function webhooks(id: string, count: number, timeoutMs = 5000): Promise<boolean> {
+  async webhooks(id: string, count: number, timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (wix.eventsFor(id).length < count && Date.now() < deadline) {
+    while (this.wix.eventsFor(id).length < count && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (const event of wix.events.slice(printed)) out(`   <= webhook: ${describeEvent(event)}`);
-    printed = wix.events.length;
-    return wix.eventsFor(id).length === count;
-  }
-
-  async function step(title: string, run: () => Promise<[boolean, string]>) {
-    out(`${results.length + 1}. ${title}`);
-    let passed = false;
-    let note: string;
-    try {
-      [passed, note] = await run();
-    } catch (error) {
-      note = `error: ${(error as Error).message}`;
+    for (const event of this.wix.events.slice(this.#printed)) {
+      this.out(`   <= webhook: ${describeEvent(event)}`);
     }
-    out(`   ${passed ? "PASS" : "FAIL"}: ${note}\n`);
-    results.push({ title, passed, note });
+    this.#printed = this.wix.events.length;
+    return this.wix.eventsFor(id).length === count;
   }
 
-  const code = (answer: Answer) => answer.body.reasonCode;
-  const kinds = (id: string) =>
-    wix.eventsFor(id).map((e) => e.payload.reasonCode ?? e.kind).join(", ");
+  /** The reason codes (or kinds) of the events Wix received for `id`, in order. */
+  kinds(id: string): string {
+    return this.wix.eventsFor(id).map((e) => e.payload.reasonCode ?? e.kind).join(", ");
+  }
 
-  try {
-    await step("Connect account", async () => {
-      const answer = await send("/v1/connect-account", {
+  print(line: string): void {
+    this.out(line);
+  }
+}
+
+const code = (answer: Answer) => answer.body.reasonCode;
+
+/** One step of the walk-through: what it shows, and whether it passed with a note. */
+interface Step {
+  title: string;
+  run(demo: DemoSession): Promise<[passed: boolean, note: string]>;
+}
+
+/** The flows of the spec, in the order a merchant meets them. */
+const STEPS: Step[] = [
+  {
+    title: "Connect account",
+    async run(demo) {
+      const answer = await demo.send("/v1/connect-account", {
         credentials: { apiKey: "demo-key", accountName: "Demo shop" },
         wixMerchantId: "demo-merchant",
         currency: "USD",
@@ -169,133 +146,184 @@ export async function runDemo(
         answer.status === 200 && typeof answer.body.accountId === "string",
         "connected; no webhook is owed",
       ];
-    });
-
-    const approve = payment("demo-approve", SANDBOX_CARDS.approved);
-    await step("Card payment, approved", async () => {
-      const answer = await send("/v1/create-transaction", approve);
+    },
+  },
+  {
+    title: "Card payment, approved",
+    async run(demo) {
+      const answer = await demo.send(
+        "/v1/create-transaction",
+        payment("demo-approve", SANDBOX_CARDS.approved),
+      );
       const ok = answer.status === 200 && answer.body.pluginTransactionId !== undefined &&
         code(answer) === undefined;
-      return [ok && await webhooks("demo-approve", 1), "approved; Wix was told"];
-    });
-
-    await step("Card payment, declined (insufficient funds)", async () => {
-      const answer = await send(
+      return [ok && await demo.webhooks("demo-approve", 1), "approved; Wix was told"];
+    },
+  },
+  {
+    title: "Card payment, declined (insufficient funds)",
+    async run(demo) {
+      const answer = await demo.send(
         "/v1/create-transaction",
         payment("demo-decline", SANDBOX_CARDS.insufficientFunds),
       );
       return [
-        code(answer) === 3012 && await webhooks("demo-decline", 1),
+        code(answer) === 3012 && await demo.webhooks("demo-decline", 1),
         "declined 3012; Wix was told",
       ];
-    });
-
-    await step("Pending (fraud review), then final", async () => {
-      const answer = await send(
+    },
+  },
+  {
+    title: "Pending (fraud review), then final",
+    async run(demo) {
+      const answer = await demo.send(
         "/v1/create-transaction",
         payment("demo-pending", SANDBOX_CARDS.pendingThenApproved),
       );
-      const ok = code(answer) === 5005 && await webhooks("demo-pending", 2);
+      const ok = code(answer) === 5005 && await demo.webhooks("demo-pending", 2);
       return [
-        ok && kinds("demo-pending") === "5005, transaction",
-        `webhooks in order: ${kinds("demo-pending")}`,
+        ok && demo.kinds("demo-pending") === "5005, transaction",
+        `webhooks in order: ${demo.kinds("demo-pending")}`,
       ];
-    });
-
-    await step("3-D Secure: the buyer authenticates on the sandbox page", async () => {
-      const answer = await send(
+    },
+  },
+  { title: "3-D Secure: the buyer authenticates on the sandbox page", run: threeDSecure },
+  {
+    title: "Partial refunds",
+    async run(demo) {
+      const refund = (wixRefundId: string, refundAmount: number) =>
+        demo.send("/v1/refund-transaction", {
+          wixTransactionId: "demo-refund",
+          wixRefundId,
+          refundAmount,
+        });
+      await demo.send(
         "/v1/create-transaction",
-        payment("demo-3ds", SANDBOX_CARDS.threeDSecure),
+        payment("demo-refund", SANDBOX_CARDS.approved, 1000),
       );
-      const page = answer.body.redirectUrl as string;
-      out(`   .. buyer opens ${page} and presses "Authenticate and pay"`);
-      const choice = await fetch(page, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: "choice=approve",
-        redirect: "manual",
-      });
-      await choice.body?.cancel();
-      const location = choice.headers.get("location");
-      out(`   <- ${choice.status} Location: ${location}`);
-      const ok = location === "https://shop.example/success" && await webhooks("demo-3ds", 1);
-      return [ok, "redirected to successUrl; approved only once the buyer acted"];
-    });
-
-    await step("Partial refunds", async () => {
-      await send("/v1/create-transaction", payment("demo-refund", SANDBOX_CARDS.approved, 1000));
-      const first = await send("/v1/refund-transaction", {
-        wixTransactionId: "demo-refund",
-        wixRefundId: "demo-r1",
-        refundAmount: 300,
-      });
-      const second = await send("/v1/refund-transaction", {
-        wixTransactionId: "demo-refund",
-        wixRefundId: "demo-r2",
-        refundAmount: 200,
-      });
+      const first = await refund("demo-r1", 300);
+      const second = await refund("demo-r2", 200);
       const ok = code(first) === undefined && code(second) === undefined &&
         first.body.pluginRefundId !== second.body.pluginRefundId &&
-        await webhooks("demo-refund", 3);
+        await demo.webhooks("demo-refund", 3);
       return [ok, "two refunds, each with its own pluginRefundId; 500 of 1000 refunded"];
-    });
-
-    await step("Authorize, then capture", async () => {
-      await send(
+    },
+  },
+  {
+    title: "Authorize, then capture",
+    run: (demo) =>
+      authorizeThen(demo, "demo-capture", 5000, "/v1/capture-transaction", "captureAmount"),
+  },
+  {
+    title: "Authorize, then void",
+    run: (demo) => authorizeThen(demo, "demo-void", 700, "/v1/void-transaction", "voidAmount"),
+  },
+  {
+    title: "A replayed request (Wix retries)",
+    async run(demo) {
+      const answer = await demo.send(
         "/v1/create-transaction",
-        payment("demo-capture", SANDBOX_CARDS.approved, 5000, { authorizeOnly: true }),
+        payment("demo-approve", SANDBOX_CARDS.approved),
       );
-      const answer = await send("/v1/capture-transaction", {
-        wixTransactionId: "demo-capture",
-        captureAmount: 5000,
-      });
-      return [
-        answer.status === 200 && code(answer) === undefined && await webhooks("demo-capture", 2),
-        "authorized, then captured",
-      ];
-    });
-
-    await step("Authorize, then void", async () => {
-      await send(
-        "/v1/create-transaction",
-        payment("demo-void", SANDBOX_CARDS.approved, 700, { authorizeOnly: true }),
-      );
-      const answer = await send("/v1/void-transaction", {
-        wixTransactionId: "demo-void",
-        voidAmount: 700,
-      });
-      return [
-        answer.status === 200 && code(answer) === undefined && await webhooks("demo-void", 2),
-        "authorized, then voided",
-      ];
-    });
-
-    await step("A replayed request (Wix retries)", async () => {
-      const answer = await send("/v1/create-transaction", approve);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const same = JSON.stringify(answer.body) ===
-        JSON.stringify({
-          pluginTransactionId: wix.eventsFor("demo-approve")[0]?.payload.pluginTransactionId,
-        });
+      const first = demo.wix.eventsFor("demo-approve")[0]?.payload.pluginTransactionId;
+      const same = JSON.stringify(answer.body) === JSON.stringify({ pluginTransactionId: first });
       return [
-        same && await webhooks("demo-approve", 1, 0),
+        same && await demo.webhooks("demo-approve", 1, 0),
         "the same answer; nothing charged or sent again",
       ];
-    });
-
-    await step("A tampered request is refused", async () => {
+    },
+  },
+  {
+    title: "A tampered request is refused",
+    async run(demo) {
       const body = payment("demo-tampered", SANDBOX_CARDS.approved, 100);
-      const answer = await send(
-        "/v1/create-transaction",
-        body,
-        JSON.stringify({
-          ...body,
-          order: { ...body.order, description: { ...body.order.description, totalAmount: 1 } },
-        }),
-      );
-      const stored = await getTransaction(service.kv, "demo-tampered");
+      const tampered = {
+        ...body,
+        order: { ...body.order, description: { ...body.order.description, totalAmount: 1 } },
+      };
+      const answer = await demo.send("/v1/create-transaction", body, JSON.stringify(tampered));
+      const stored = await getTransaction(demo.service.kv, "demo-tampered");
       return [answer.status === 401 && stored === null, "401 body_digest_mismatch; nothing stored"];
-    });
+    },
+  },
+];
+
+/** 3-D Secure: the redirect page, the buyer's choice, the return to `successUrl`. */
+async function threeDSecure(demo: DemoSession): Promise<[boolean, string]> {
+  const answer = await demo.send(
+    "/v1/create-transaction",
+    payment("demo-3ds", SANDBOX_CARDS.threeDSecure),
+  );
+  const page = answer.body.redirectUrl as string;
+  demo.print(`   .. buyer opens ${page} and presses "Authenticate and pay"`);
+  const choice = await fetch(page, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "choice=approve",
+    redirect: "manual",
+  });
+  await choice.body?.cancel();
+  const location = choice.headers.get("location");
+  demo.print(`   <- ${choice.status} Location: ${location}`);
+  const ok = location === "https://shop.example/success" && await demo.webhooks("demo-3ds", 1);
+  return [ok, "redirected to successUrl; approved only once the buyer acted"];
+}
+
+/** An authorization, then its capture or void for the whole amount. */
+async function authorizeThen(
+  demo: DemoSession,
+  id: string,
+  amount: number,
+  path: string,
+  amountField: string,
+): Promise<[boolean, string]> {
+  await demo.send(
+    "/v1/create-transaction",
+    payment(id, SANDBOX_CARDS.approved, amount, { authorizeOnly: true }),
+  );
+  const answer = await demo.send(path, { wixTransactionId: id, [amountField]: amount });
+  const ok = answer.status === 200 && code(answer) === undefined && await demo.webhooks(id, 2);
+  return [ok, `authorized, then ${path.includes("capture") ? "captured" : "voided"}`];
+}
+
+/** Runs one step, printing its title and verdict; an error fails the step with its message. */
+async function runStep(demo: DemoSession, index: number, step: Step) {
+  demo.print(`${index + 1}. ${step.title}`);
+  let passed = false;
+  let note: string;
+  try {
+    [passed, note] = await step.run(demo);
+  } catch (error) {
+    note = `error: ${(error as Error).message}`;
+  }
+  demo.print(`   ${passed ? "PASS" : "FAIL"}: ${note}\n`);
+  return { title: step.title, passed, note };
+}
+
+/** Runs the demo, printing with `out`; resolves to true when every step passed. */
+export async function runDemo(
+  startService: StartDemoService,
+  out: (line: string) => void,
+  /** Extra settings (e.g. `PROCESSOR=http` with its backend) and how to name the processor. */
+  processor: { env: Record<string, string>; label: string } = {
+    env: {},
+    label: "sandbox processor",
+  },
+): Promise<boolean> {
+  const keys = await generateRs256KeyPair();
+  const wix: FakeWix = await startFakeWix({ appId: "demo-app", appSecret: "demo-secret" });
+  const serviceErrors: string[] = [];
+  const service = await startService(demoConfig(keys.publicPem, wix, processor.env), {
+    logger: createLogger("error", (line) => serviceErrors.push(line)),
+  });
+  out(
+    `Fake Wix on ${wix.url}; service on ${service.url} (memory KV, fresh RS256 keys, ${processor.label})\n`,
+  );
+  const demo = new DemoSession(service, wix, keys.privateKey, out);
+  const results: { title: string; passed: boolean; note: string }[] = [];
+  try {
+    for (const step of STEPS) results.push(await runStep(demo, results.length, step));
   } finally {
     await service.shutdown();
     await wix.close();
@@ -308,4 +336,22 @@ export async function runDemo(
   }
   if (serviceErrors.length > 0) out(`Service errors:\n${serviceErrors.join("\n")}`);
   return passed === results.length && wix.violations.length === 0;
+}
+
+/** The demo's service: memory KV, free port, the fake Wix, short delays so it runs in seconds. */
+function demoConfig(publicPem: string, wix: FakeWix, env: Record<string, string>): Config {
+  return loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    KV_PATH: ":memory:",
+    WIX_APP_PUBLIC_KEY: publicPem,
+    WIX_API_BASE_URL: wix.url,
+    WIX_APP_ID: wix.appId,
+    WIX_APP_SECRET: wix.appSecret,
+    PSP_NAME: "DemoPSP",
+    SANDBOX_PENDING_DELAY: "1s",
+    SWEEP_INTERVAL: "100ms",
+    WEBHOOK_RETRY_SCHEDULE: "0ms,200ms,500ms,1s,2s",
+    ...env,
+  });
 }
