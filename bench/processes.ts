@@ -87,6 +87,24 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * CPU seconds so far of a process's main thread (JavaScript, HTTP and fetch I/O) and of its KV
+ * thread (Deno KV's SQLite writer, named `sw-0`), from `/proc/<pid>/task`.
+ */
+export async function threadCpuSeconds(pid: number): Promise<{ main: number; kv: number }> {
+  const seconds = { main: 0, kv: 0 };
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
+    if (!stat) continue; // the thread ended meanwhile
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (task.name === String(pid)) seconds.main += cpu;
+    else if (name.startsWith("sw-")) seconds.kv += cpu;
+  }
+  return seconds;
+}
+
 /** The service as operators run it (`deno task start`), on a file KV in `dir`. */
 export async function startService(
   dir: string,

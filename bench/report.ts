@@ -16,8 +16,8 @@ export type Report = {
   };
   createTransaction: {
     saturation: { perSecond: number };
-    moderate: { rate: number; latencyMs: Latency };
-    quarter: { rate: number; latencyMs: Latency };
+    moderate: Paced;
+    quarter: Paced;
     ratioToServeFloor: number;
     ratioToVerifyFloor: number;
     ratioToCommitFloor: number;
@@ -40,6 +40,13 @@ export type Report = {
 };
 
 type Latency = { p50: number; p90: number; p99: number };
+/** A paced phase: its rate, latency, how busy the service's two threads were, CPU per payment. */
+type Paced = {
+  rate: number;
+  latencyMs: Latency;
+  busy: { main: number; kv: number };
+  cpuMsPerPayment: number;
+};
 type Row = [measure: string, value: string, target: string];
 
 /** A number in the table's style: thousands separated, `digits` decimals. */
@@ -94,6 +101,11 @@ function paymentRows(report: Report): Row[] {
       latencies(ct.quarter.latencyMs),
       "",
     ],
+    ...[["50%", ct.moderate] as const, ["25%", ct.quarter] as const].map(([share, p]): Row => [
+      `  at ${share}: main thread / KV writer thread busy; CPU per payment`,
+      `${n(100 * p.busy.main)}% / ${n(100 * p.busy.kv)}%; ${n(p.cpuMsPerPayment, 2)} ms`,
+      "",
+    ]),
     [
       "webhook: answer -> Submit Event arrives",
       `p50 ${n(report.webhooks.latencyMs.p50)} / p99 ${n(report.webhooks.latencyMs.p99)} ms`,

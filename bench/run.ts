@@ -35,6 +35,7 @@ import {
   runFloor,
   runLoad,
   startService,
+  threadCpuSeconds,
 } from "./processes.ts";
 import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
@@ -224,6 +225,10 @@ async function measurePaced(run: Run, service: Service, rate: number, name: stri
   log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
   const responsesFile = `${dir}/answered-${name}.json`;
   const before = wix.events.length;
+  const [cpuBefore, threadsBefore] = [
+    await cpuSeconds(service.pid),
+    await threadCpuSeconds(service.pid),
+  ];
   const paced = await runLoad(dir, {
     url: `${service.url}/v1/create-transaction`,
     connections: options.connections,
@@ -233,13 +238,21 @@ async function measurePaced(run: Run, service: Service, rate: number, name: stri
   });
   assertAllAnswered(`${name} rate`, paced, moderate.ids.length);
   await waitForEvents(wix, before + moderate.ids.length, `${name} rate`);
+  const threads = await threadCpuSeconds(service.pid);
+  // How busy the two threads every answer needs were: the one JavaScript thread, the one writer.
+  const busy = {
+    main: (threads.main - threadsBefore.main) / paced.durationSeconds,
+    kv: (threads.kv - threadsBefore.kv) / paced.durationSeconds,
+  };
+  const cpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
+    moderate.ids.length;
   const answeredAt = new Map<string, number>(
     JSON.parse(await Deno.readTextFile(responsesFile)),
   );
   const webhookDelays = wix.events.slice(before)
     .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
     .sort((a, b) => a - b);
-  return { rate, paced, webhookDelays };
+  return { rate, paced, webhookDelays, busy, cpuMsPerPayment };
 }
 
 /**
@@ -388,7 +401,7 @@ function buildReport(
   instances: { processes: number; perSecond: number }[],
 ) {
   const floorMin = Math.min(floors.verify.perSecond, floors.kv.perSecond);
-  const { rate, paced, webhookDelays } = halfLoad;
+  const { paced, webhookDelays } = halfLoad;
   const deliveriesPerSecond = options.backlog / drained.drainSeconds;
   return {
     when: new Date().toISOString(),
@@ -404,12 +417,8 @@ function buildReport(
     },
     createTransaction: {
       saturation: { requests: saturated.requests, perSecond: saturated.perSecond },
-      moderate: { rate, requests: paced.requests, latencyMs: paced.latencyMs },
-      quarter: {
-        rate: quarterLoad.rate,
-        requests: quarterLoad.paced.requests,
-        latencyMs: quarterLoad.paced.latencyMs,
-      },
+      moderate: pacedReport(halfLoad),
+      quarter: pacedReport(quarterLoad),
       ratioToServeFloor: saturated.perSecond / floors.serve.perSecond,
       ratioToVerifyFloor: saturated.perSecond / floors.verify.perSecond,
       ratioToCommitFloor: saturated.perSecond / floors.kv.perSecond,
@@ -437,6 +446,17 @@ function buildReport(
       backlogAtLeast1000PerSecond: deliveriesPerSecond >= 1000,
       atLeastQuarterOfCommitFloor: saturated.perSecond >= 0.25 * floors.kv.perSecond,
     },
+  };
+}
+
+/** A paced phase as the report keeps it. */
+function pacedReport(phase: Awaited<ReturnType<typeof measurePaced>>) {
+  return {
+    rate: phase.rate,
+    requests: phase.paced.requests,
+    latencyMs: phase.paced.latencyMs,
+    busy: phase.busy,
+    cpuMsPerPayment: phase.cpuMsPerPayment,
   };
 }
 
