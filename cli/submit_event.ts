@@ -10,65 +10,76 @@ const DIGITS = /^\d+$/;
 
 /** Checks a Submit Event body against spec §3.3; returns the problems found. */
 export function checkEventBody(body: unknown): string[] {
-  const problems: string[] = [];
   if (!body || typeof body !== "object" || !("event" in body)) {
     return ['body must be {"event": {...}}'];
   }
   const event = (body as { event: unknown }).event as Record<string, unknown>;
   if (!event || typeof event !== "object") return ["event must be an object"];
+  const problems: string[] = [];
   const present = KINDS.filter((kind) => kind in event);
   if (present.length !== 1) problems.push(`event must hold exactly one of ${KINDS.join(", ")}`);
   if ("pluginId" in event) problems.push("event.pluginId is deprecated and must not be sent");
   for (const kind of present) {
-    const p = event[kind] as Record<string, unknown>;
-    if (!p || typeof p !== "object") {
+    const payload = event[kind] as Record<string, unknown>;
+    if (!payload || typeof payload !== "object") {
       problems.push(`event.${kind} must be an object`);
       continue;
     }
-    if (typeof p.wixTransactionId !== "string" || p.wixTransactionId === "") {
-      problems.push(`event.${kind}.wixTransactionId must be a non-empty string`);
+    problems.push(...commonProblems(kind, payload), ...kindProblems(kind, payload));
+  }
+  return problems;
+}
+
+/** The fields every kind of event shares. */
+function commonProblems(kind: Kind, p: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (typeof p.wixTransactionId !== "string" || p.wixTransactionId === "") {
+    problems.push(`event.${kind}.wixTransactionId must be a non-empty string`);
+  }
+  if ("reasonCode" in p && !Number.isInteger(p.reasonCode)) {
+    problems.push(`event.${kind}.reasonCode must be an integer`);
+  }
+  if ("errorCode" in p && (typeof p.errorCode !== "string" || p.errorCode.length > 50)) {
+    problems.push(`event.${kind}.errorCode must be a string of at most 50 characters`);
+  }
+  if ("errorMessage" in p && (typeof p.errorMessage !== "string" || p.errorMessage.length > 300)) {
+    problems.push(`event.${kind}.errorMessage must be a string of at most 300 characters`);
+  }
+  if ("status" in p) problems.push(`event.${kind}.status is deprecated and must not be sent`);
+  return problems;
+}
+
+/** The fields of one kind: a transaction's ids and amount, the others' amount, a refund's ids. */
+function kindProblems(kind: Kind, p: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (kind === "transaction") {
+    if ("pluginTransactionId" in p && typeof p.pluginTransactionId !== "string") {
+      problems.push("event.transaction.pluginTransactionId must be a string");
     }
-    if ("reasonCode" in p && !Number.isInteger(p.reasonCode)) {
-      problems.push(`event.${kind}.reasonCode must be an integer`);
-    }
-    if ("errorCode" in p && (typeof p.errorCode !== "string" || p.errorCode.length > 50)) {
-      problems.push(`event.${kind}.errorCode must be a string of at most 50 characters`);
+    if (!("reasonCode" in p) && typeof p.pluginTransactionId !== "string") {
+      problems.push("an approved event.transaction needs pluginTransactionId");
     }
     if (
-      "errorMessage" in p && (typeof p.errorMessage !== "string" || p.errorMessage.length > 300)
+      "authorizedAmount" in p &&
+      !(typeof p.authorizedAmount === "string" && DIGITS.test(p.authorizedAmount))
     ) {
-      problems.push(`event.${kind}.errorMessage must be a string of at most 300 characters`);
+      problems.push("event.transaction.authorizedAmount must be a string of digits");
     }
-    if ("status" in p) problems.push(`event.${kind}.status is deprecated and must not be sent`);
-    if (kind === "transaction") {
-      if ("pluginTransactionId" in p && typeof p.pluginTransactionId !== "string") {
-        problems.push("event.transaction.pluginTransactionId must be a string");
-      }
-      if (!("reasonCode" in p) && typeof p.pluginTransactionId !== "string") {
-        problems.push("an approved event.transaction needs pluginTransactionId");
-      }
-      if (
-        "authorizedAmount" in p &&
-        !(typeof p.authorizedAmount === "string" && DIGITS.test(p.authorizedAmount))
-      ) {
-        problems.push("event.transaction.authorizedAmount must be a string of digits");
-      }
-    } else {
-      if (typeof p.amount !== "string" || !DIGITS.test(p.amount)) {
-        problems.push(
-          `event.${kind}.amount must be a string of digits (minor units), got ${
-            JSON.stringify(p.amount)
-          }`,
-        );
-      }
+    return problems;
+  }
+  if (typeof p.amount !== "string" || !DIGITS.test(p.amount)) {
+    problems.push(
+      `event.${kind}.amount must be a string of digits (minor units), got ${
+        JSON.stringify(p.amount)
+      }`,
+    );
+  }
+  if (kind === "refund") {
+    if (typeof p.pluginRefundId !== "string" || p.pluginRefundId === "") {
+      problems.push("event.refund.pluginRefundId must be a non-empty string");
     }
-    if (kind === "refund") {
-      if (typeof p.pluginRefundId !== "string" || p.pluginRefundId === "") {
-        problems.push("event.refund.pluginRefundId must be a non-empty string");
-      }
-      if ("wixRefundId" in p && typeof p.wixRefundId !== "string") {
-        problems.push("event.refund.wixRefundId must be a string");
-      }
+    if ("wixRefundId" in p && typeof p.wixRefundId !== "string") {
+      problems.push("event.refund.wixRefundId must be a string");
     }
   }
   return problems;

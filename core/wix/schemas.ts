@@ -152,26 +152,34 @@ export const createTransactionRequest = z.object({
 
 const DATA_KEYS = ["card", "googlePay", "reference", "ideal"] as const;
 
+/** The fields of a Create Transaction request that the cross-field rules read. */
+interface PaymentMethodFields {
+  paymentMethod?: string;
+  wixMerchantId?: string;
+  offSession?: boolean;
+  setupCredentialsOnFile?: object;
+  paymentMethodData?: Partial<Record<(typeof DATA_KEYS)[number], unknown>> & {
+    card?: { networkTransactionId?: string };
+    googlePay?: { authenticationMethod?: string; cryptogram?: string };
+  };
+}
+
+type AddIssue = (path: (string | number)[], message: string, params: ReasonTag) => void;
+
 /**
  * The rules of §2.2 and §6.2 that span fields: `paymentMethodData` is a one-of that matches
  * `paymentMethod`; Google Pay's cryptogram comes with CRYPTOGRAM_3DS; an off-session charge
  * names a stored credential; stored credentials belong to a merchant, so both need its id.
  */
-function checkPaymentMethod(
-  request: {
-    paymentMethod?: string;
-    wixMerchantId?: string;
-    offSession?: boolean;
-    setupCredentialsOnFile?: object;
-    paymentMethodData?: Partial<Record<(typeof DATA_KEYS)[number], unknown>> & {
-      card?: { networkTransactionId?: string };
-      googlePay?: { authenticationMethod?: string; cryptogram?: string };
-    };
-  },
-  ctx: z.RefinementCtx,
-): void {
-  const issue = (path: (string | number)[], message: string, params: ReasonTag) =>
+function checkPaymentMethod(request: PaymentMethodFields, ctx: z.RefinementCtx): void {
+  const issue: AddIssue = (path, message, params) =>
     ctx.addIssue({ code: "custom", path, message, params });
+  checkMethodData(request, issue);
+  checkCredentials(request, issue);
+}
+
+/** `paymentMethodData` carries at most one kind of data, the one `paymentMethod` calls for. */
+function checkMethodData(request: PaymentMethodFields, issue: AddIssue): void {
   const data = request.paymentMethodData ?? {};
   const present = DATA_KEYS.filter((key) => data[key] !== undefined);
   if (present.length > 1) {
@@ -183,24 +191,24 @@ function checkPaymentMethod(
   }
   const method = request.paymentMethod;
   const allowed = method === undefined ? undefined : DATA_KEYS_BY_METHOD[canonicalMethodId(method)];
-  if (allowed && !allowed.includes(present[0] ?? null)) {
-    const needed = allowed.filter((key) => key !== null);
-    if (present.length === 0) {
-      issue(
-        ["paymentMethodData", needed[0]!],
-        `is required for paymentMethod ${method}`,
-        MISSING,
-      );
-    } else {
-      issue(
-        ["paymentMethodData", present[0]],
-        `does not match paymentMethod ${method} (expected ${
-          needed.length > 0 ? needed.join(" or ") : "no paymentMethodData"
-        })`,
-        VALUE,
-      );
-    }
+  if (!allowed || allowed.includes(present[0] ?? null)) return;
+  const needed = allowed.filter((key) => key !== null);
+  if (present.length === 0) {
+    issue(["paymentMethodData", needed[0]!], `is required for paymentMethod ${method}`, MISSING);
+    return;
   }
+  issue(
+    ["paymentMethodData", present[0]],
+    `does not match paymentMethod ${method} (expected ${
+      needed.length > 0 ? needed.join(" or ") : "no paymentMethodData"
+    })`,
+    VALUE,
+  );
+}
+
+/** Google Pay's cryptogram, an off-session charge's stored credential, and its merchant. */
+function checkCredentials(request: PaymentMethodFields, issue: AddIssue): void {
+  const data = request.paymentMethodData ?? {};
   const wallet = data.googlePay;
   if (wallet?.authenticationMethod === "CRYPTOGRAM_3DS" && !wallet.cryptogram) {
     issue(
