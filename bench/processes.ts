@@ -105,6 +105,31 @@ export async function threadCpuSeconds(pid: number): Promise<{ main: number; kv:
   return seconds;
 }
 
+/** The service's environment: file KV in `dir`, the fake Wix if any, and an experiment's extras. */
+function serviceEnv(
+  dir: string,
+  port: number,
+  publicPem: string,
+  wix: FakeWix | null,
+  extraEnv: Record<string, string>,
+): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    KV_PATH: `${dir}/service.sqlite3`,
+    WIX_APP_PUBLIC_KEY: publicPem,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    ...(wix
+      ? { WIX_API_BASE_URL: wix.url, WIX_APP_ID: wix.appId, WIX_APP_SECRET: wix.appSecret }
+      : {}),
+    // Extra service settings for an experiment, e.g. '{"DELIVERY_MODE":"poll"}'.
+    ...JSON.parse(Deno.env.get("BENCH_SERVICE_ENV") ?? "{}"),
+    ...extraEnv,
+  };
+}
+
 /** The service as operators run it (`deno task start`), on a file KV in `dir`. */
 export async function startService(
   dir: string,
@@ -114,25 +139,7 @@ export async function startService(
   extraEnv: Record<string, string> = {},
 ) {
   const port = freePort();
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "",
-    HOME: Deno.env.get("HOME") ?? "/tmp",
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    KV_PATH: `${dir}/service.sqlite3`,
-    WIX_APP_PUBLIC_KEY: publicPem,
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    // Extra service settings for an experiment, e.g. '{"DELIVERY_MODE":"poll"}'.
-    ...JSON.parse(Deno.env.get("BENCH_SERVICE_ENV") ?? "{}"),
-    ...extraEnv,
-  };
-  if (wix) {
-    Object.assign(env, {
-      WIX_API_BASE_URL: wix.url,
-      WIX_APP_ID: wix.appId,
-      WIX_APP_SECRET: wix.appSecret,
-    });
-  }
+  const env = serviceEnv(dir, port, publicPem, wix, extraEnv);
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -330,51 +330,8 @@ async function main() {
   // CPU from the service on the same cores.
   const wix = await startFakeWix({ droppable: false });
   const log = (line: string) => console.error(`bench: ${line}`);
-  const run: Run = { options, dir, keys, privateKey, wix, log };
   try {
-    log(`signing ${options.warmup + options.saturation + options.backlog} requests`);
-    const warmup = await prepareRequests(dir, "warmup", options.warmup, privateKey);
-    const saturation = await prepareRequests(dir, "saturation", options.saturation, privateKey);
-    const backlog = await prepareRequests(dir, "backlog", options.backlog, privateKey);
-    const floors = await measureFloors(run, warmup, saturation);
-
-    log("service: warm-up and saturation");
-    const inspectPort = options.profile ? freePort() : undefined;
-    const service = await startService(dir, keys.publicPem, wix, inspectPort);
-    const saturated = await measureSaturation(run, service, warmup, saturation, inspectPort);
-    const { halfLoad, quarterLoad } = await measurePacedLoads(
-      run,
-      service,
-      saturated.saturated.perSecond,
-    );
-    const servicePeakMb = await service.stop();
-    const pacedFloor = await measurePacedFloor(run, halfLoad.rate);
-
-    log(`backlog: ${options.backlog} payments while webhooks are off`);
-    const drained = await measureBacklog(run, backlog);
-    log(
-      `peak RSS (MB): saturation and half load ${servicePeakMb.toFixed(1)}, making the backlog ${
-        drained.makingPeakMb.toFixed(1)
-      }, draining it ${drained.drainingPeakMb.toFixed(1)}`,
-    );
-    if (wix.violations.length > 0) throw new Error(`fake Wix saw: ${wix.violations[0]}`);
-    const peakMb = Math.max(servicePeakMb, drained.makingPeakMb, drained.drainingPeakMb);
-
-    const instances = options.smoke
-      ? []
-      : await measureInstances(dir, keys.publicPem, privateKey, wix, options.connections, log);
-    const report = buildReport(
-      options,
-      { ...floors, pacedFloor },
-      saturated,
-      {
-        halfLoad,
-        quarterLoad,
-      },
-      drained,
-      peakMb,
-      instances,
-    );
+    const report = await runPhases({ options, dir, keys, privateKey, wix, log });
     await Deno.writeTextFile(options.out, JSON.stringify(report, null, 2) + "\n");
     console.log(renderTable(report));
     console.log(`\nwritten to ${options.out}`);
@@ -386,6 +343,40 @@ async function main() {
     await wix.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Every phase in turn; returns the report. */
+async function runPhases(run: Run) {
+  const { options, dir, keys, privateKey, wix, log } = run;
+  log(`signing ${options.warmup + options.saturation + options.backlog} requests`);
+  const warmup = await prepareRequests(dir, "warmup", options.warmup, privateKey);
+  const saturation = await prepareRequests(dir, "saturation", options.saturation, privateKey);
+  const backlog = await prepareRequests(dir, "backlog", options.backlog, privateKey);
+  const floors = await measureFloors(run, warmup, saturation);
+
+  log("service: warm-up and saturation");
+  const inspectPort = options.profile ? freePort() : undefined;
+  const service = await startService(dir, keys.publicPem, wix, inspectPort);
+  const saturated = await measureSaturation(run, service, warmup, saturation, inspectPort);
+  const paced = await measurePacedLoads(run, service, saturated.saturated.perSecond);
+  const servicePeakMb = await service.stop();
+  const pacedFloor = await measurePacedFloor(run, paced.halfLoad.rate);
+
+  log(`backlog: ${options.backlog} payments while webhooks are off`);
+  const drained = await measureBacklog(run, backlog);
+  log(
+    `peak RSS (MB): saturation and half load ${servicePeakMb.toFixed(1)}, making the backlog ${
+      drained.makingPeakMb.toFixed(1)
+    }, draining it ${drained.drainingPeakMb.toFixed(1)}`,
+  );
+  if (wix.violations.length > 0) throw new Error(`fake Wix saw: ${wix.violations[0]}`);
+  const peakMb = Math.max(servicePeakMb, drained.makingPeakMb, drained.drainingPeakMb);
+
+  const instances = options.smoke
+    ? []
+    : await measureInstances(dir, keys.publicPem, privateKey, wix, options.connections, log);
+  const allFloors = { ...floors, pacedFloor };
+  return buildReport(options, allFloors, saturated, paced, drained, peakMb, instances);
 }
 
 /** The report written to `--out`: every figure, ratio and target of one run. */
