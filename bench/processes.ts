@@ -34,6 +34,28 @@ export async function runLoad(dir: string, config: LoadConfig): Promise<LoadSumm
   return await runScript<LoadSummary>("bench/load.ts", [configFile]);
 }
 
+/** The trivial `Deno.serve` JSON handler of `floors.ts`, in its own process. */
+export async function startTrivialServer() {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "bench/floors.ts", "serve"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).spawn();
+  children.add(server);
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { port } = JSON.parse((await reader.read()).value!);
+  reader.releaseLock();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    async stop() {
+      server.kill("SIGTERM");
+      await server.status;
+      children.delete(server);
+      await server.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
 /** Runs `bench/floors.ts <args>`. */
 export function runFloor(args: string[]): Promise<{ perSecond: number }> {
   return runScript("bench/floors.ts", args);

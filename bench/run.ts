@@ -6,13 +6,15 @@
  * process, file-backed KV), the load generator (`load.ts`, its own process), and a fake Wix
  * (this process) answering the OAuth and Submit Event calls. Every request is a real Create
  * Transaction with a unique `wixTransactionId`, signed beforehand the way Wix signs it
- * (`requests.ts`). The processes and what is read of them are `processes.ts`; the table is
+ * (`requests.ts`). The options and what every phase shares are `context.ts`; the processes and
+ * what is read of them are `processes.ts`; the paced phases are `paced.ts`; the table is
  * `report.ts`; this module runs the phases and builds the report.
  *
  * Phases: the three floors (trivial `Deno.serve`, RS256 verification, checked KV commits); the
- * service at saturation; the service at half that rate (latency, and webhook latency from each
- * answer to its Submit Event); a backlog of owed webhooks delivered at once after a restart; the
- * service's peak resident memory. Prints one table and writes it as JSON to `--out`.
+ * service at saturation; the service at half and a quarter of that rate, evenly spaced (latency,
+ * webhook latency from each answer to its Submit Event, how busy its threads were), and the
+ * trivial server at the half rate; a backlog of owed webhooks delivered at once after a restart;
+ * the service's peak resident memory. Prints one table and writes it as JSON to `--out`.
  *
  * It exits non-zero only when the run itself is wrong (a non-200 answer, a webhook missing);
  * targets are reported, never enforced: this machine is shared and noisy.
@@ -21,8 +23,10 @@
 
 import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
-import type { FakeWix } from "../cli/fake_wix.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
+import { parseOptions, waitForEvents } from "./context.ts";
+import type { Options, Run } from "./context.ts";
+import { measurePacedFloor, measurePacedLoads, pacedReport } from "./paced.ts";
 import {
   assertAllAnswered,
   children,
@@ -31,11 +35,10 @@ import {
   kvCommits,
   measureInstances,
   memoryMb,
-  ROOT,
   runFloor,
   runLoad,
   startService,
-  threadCpuSeconds,
+  startTrivialServer,
 } from "./processes.ts";
 import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
@@ -43,91 +46,9 @@ import { renderTable } from "./report.ts";
 import { MERCHANT, prepareRequests } from "./requests.ts";
 import type { Prepared } from "./requests.ts";
 
-interface Options {
-  smoke: boolean;
-  out: string;
-  connections: number;
-  saturation: number;
-  warmup: number;
-  moderateSeconds: number;
-  backlog: number;
-  floorSeconds: number;
-  /** Write a CPU profile of the service during saturation here (and print a summary). */
-  profile?: string;
-}
-
-function parseOptions(args: string[]): Options {
-  const smoke = args.includes("--smoke");
-  const value = (name: string, fallback: number) => {
-    const index = args.indexOf(name);
-    if (index < 0) return fallback;
-    const parsed = Number(args[index + 1]);
-    if (!Number.isInteger(parsed) || parsed <= 0) {
-      console.error(`${name} needs a positive integer`);
-      Deno.exit(2);
-    }
-    return parsed;
-  };
-  const outIndex = args.indexOf("--out");
-  const profileIndex = args.indexOf("--profile");
-  return {
-    smoke,
-    out: outIndex >= 0 ? args[outIndex + 1] : "bench-result.json",
-    connections: value("--connections", 32),
-    saturation: value("--saturation", smoke ? 300 : 8000),
-    warmup: smoke ? 100 : 1000,
-    moderateSeconds: smoke ? 1 : 10,
-    backlog: value("--backlog", smoke ? 200 : 5000),
-    floorSeconds: smoke ? 1 : 5,
-    profile: profileIndex >= 0 ? args[profileIndex + 1] : undefined,
-  };
-}
-
-async function waitForEvents(wix: FakeWix, count: number, what: string, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (wix.events.length < count) {
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: ${wix.events.length} of ${count} webhooks arrived`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** What every phase of one run works with. */
-interface Run {
-  options: Options;
-  dir: string;
-  keys: Awaited<ReturnType<typeof generateRs256KeyPair>>;
-  privateKey: CryptoKey;
-  wix: FakeWix;
-  log: (line: string) => void;
-}
-
-/** The trivial `Deno.serve` JSON handler of `floors.ts`, in its own process. */
-async function startTrivialServer() {
-  const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "bench/floors.ts", "serve"],
-    cwd: ROOT,
-    stdout: "piped",
-  }).spawn();
-  children.add(server);
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const { port } = JSON.parse((await reader.read()).value!);
-  reader.releaseLock();
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    async stop() {
-      server.kill("SIGTERM");
-      await server.status;
-      children.delete(server);
-      await server.stdout.cancel().catch(() => {});
-    },
-  };
 }
 
 /** The three floors: a trivial `Deno.serve`, RS256 verification (the gate's and jose's), commits. */
@@ -213,85 +134,6 @@ async function measureSaturation(
     );
   }
   return { saturated, idleRssMb, cpuMsPerPayment, kv };
-}
-
-/**
- * Create Transactions at `rate`, evenly spaced: latency, and each webhook's delay after its
- * answer.
- */
-async function measurePaced(run: Run, service: Service, rate: number, name: string) {
-  const { options, dir, wix, log } = run;
-  const moderate = await prepareRequests(dir, name, rate * options.moderateSeconds, run.privateKey);
-  log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
-  const responsesFile = `${dir}/answered-${name}.json`;
-  const before = wix.events.length;
-  const [cpuBefore, threadsBefore] = [
-    await cpuSeconds(service.pid),
-    await threadCpuSeconds(service.pid),
-  ];
-  const paced = await runLoad(dir, {
-    url: `${service.url}/v1/create-transaction`,
-    connections: options.connections,
-    requestsFile: moderate.file,
-    rate,
-    responsesFile,
-  });
-  assertAllAnswered(`${name} rate`, paced, moderate.ids.length);
-  await waitForEvents(wix, before + moderate.ids.length, `${name} rate`);
-  const threads = await threadCpuSeconds(service.pid);
-  // How busy the two threads every answer needs were: the one JavaScript thread, the one writer.
-  const busy = {
-    main: (threads.main - threadsBefore.main) / paced.durationSeconds,
-    kv: (threads.kv - threadsBefore.kv) / paced.durationSeconds,
-  };
-  const cpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
-    moderate.ids.length;
-  const answeredAt = new Map<string, number>(
-    JSON.parse(await Deno.readTextFile(responsesFile)),
-  );
-  const webhookDelays = wix.events.slice(before)
-    .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
-    .sort((a, b) => a - b);
-  return { rate, paced, webhookDelays, busy, cpuMsPerPayment };
-}
-
-/**
- * Half the saturation rate (the target's), a quarter of it (where latency stands with more
- * headroom), and the trivial server at the half rate: what the load generator and the machine
- * add to any answer at that rate, the floor under the service's figure.
- */
-async function measurePacedLoads(run: Run, service: Service, saturatedPerSecond: number) {
-  const half = Math.max(10, Math.round(saturatedPerSecond / 2));
-  const halfLoad = await measurePaced(run, service, half, "half");
-  const quarterLoad = await measurePaced(
-    run,
-    service,
-    Math.max(5, Math.round(half / 2)),
-    "quarter",
-  );
-  return { halfLoad, quarterLoad };
-}
-
-/** The trivial server's latency at the half rate, evenly spaced (the service is stopped). */
-async function measurePacedFloor(run: Run, rate: number) {
-  const { options, dir, log } = run;
-  log(`floor: trivial Deno.serve at ${rate} requests/s`);
-  const requests = await prepareRequests(
-    dir,
-    "floor-paced",
-    rate * options.moderateSeconds,
-    run.privateKey,
-  );
-  const server = await startTrivialServer();
-  const paced = await runLoad(dir, {
-    url: server.url,
-    connections: options.connections,
-    requestsFile: requests.file,
-    rate,
-  });
-  await server.stop();
-  assertAllAnswered("trivial server, paced", paced, requests.ids.length);
-  return { rate, latencyMs: paced.latencyMs };
 }
 
 /**
@@ -437,17 +279,6 @@ function buildReport(
       backlogAtLeast1000PerSecond: deliveriesPerSecond >= 1000,
       atLeastQuarterOfCommitFloor: saturated.perSecond >= 0.25 * floors.kv.perSecond,
     },
-  };
-}
-
-/** A paced phase as the report keeps it. */
-function pacedReport(phase: Awaited<ReturnType<typeof measurePaced>>) {
-  return {
-    rate: phase.rate,
-    requests: phase.paced.requests,
-    latencyMs: phase.paced.latencyMs,
-    busy: phase.busy,
-    cpuMsPerPayment: phase.cpuMsPerPayment,
   };
 }
 
