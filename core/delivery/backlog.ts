@@ -6,7 +6,7 @@
  */
 
 import { kvKeys } from "../store/mod.ts";
-import type { WebhookRecord } from "./records.ts";
+import { getWebhooks } from "./records.ts";
 
 /** The backlog; `capped` when a count reached the cap and is a lower bound. */
 export interface WebhookBacklog {
@@ -27,13 +27,8 @@ export async function countWebhookBacklog(kv: Deno.Kv): Promise<WebhookBacklog> 
   }
   let dead = 0;
   for await (const _ of kv.list({ prefix: kvKeys.webhookDeadPrefix() }, { limit: CAP })) dead++;
-  let retrying = 0;
-  const inspected = owedIds.slice(0, INSPECTED);
-  for (let i = 0; i < inspected.length; i += 10) {
-    const keys = inspected.slice(i, i + 10).map((id) => kvKeys.webhook(id));
-    const entries = await kv.getMany<WebhookRecord[]>(keys);
-    retrying += entries.filter((e) => (e.value?.attemptCount ?? 0) > 0).length;
-  }
+  const inspected = await getWebhooks(kv, owedIds.slice(0, INSPECTED));
+  const retrying = inspected.filter((e) => e.value.attemptCount > 0).length;
   return {
     owed: owedIds.length,
     retrying,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { kvKeys } from "../store/mod.ts";
+import { getExisting, kvKeys } from "../store/mod.ts";
 
 /** The Submit Event body: exactly one of the four event kinds (spec §3.3). */
 export type SubmitEventBody = { event: Partial<Record<WebhookKind, Record<string, unknown>>> };
@@ -68,17 +68,7 @@ export async function listTransactionWebhooks(
   return (await getWebhooks(kv, ids)).sort((a, b) => a.value.seq - b.value.seq);
 }
 
-/** Reads webhook records by id (10 per `getMany`, its limit), skipping ids that are gone. */
-export async function getWebhooks(
-  kv: Deno.Kv,
-  ids: string[],
-): Promise<Deno.KvEntry<WebhookRecord>[]> {
-  const entries: Deno.KvEntry<WebhookRecord>[] = [];
-  for (let i = 0; i < ids.length; i += 10) {
-    const batch = await kv.getMany<WebhookRecord[]>(
-      ids.slice(i, i + 10).map((id) => kvKeys.webhook(id)),
-    );
-    for (const entry of batch) if (entry.value) entries.push(entry as Deno.KvEntry<WebhookRecord>);
-  }
-  return entries;
+/** Reads webhook records by id, skipping ids that are gone. */
+export function getWebhooks(kv: Deno.Kv, ids: string[]): Promise<Deno.KvEntry<WebhookRecord>[]> {
+  return getExisting<WebhookRecord>(kv, ids.map((id) => kvKeys.webhook(id)));
 }

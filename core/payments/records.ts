@@ -8,7 +8,7 @@
  * @module
  */
 
-import { kvKeys } from "../store/mod.ts";
+import { getExisting, kvKeys } from "../store/mod.ts";
 import type { CardDetails, CredentialsOnFile, Decline } from "../processor/mod.ts";
 import type { OperationStatus, RefundStatus, TransactionStatus } from "./state_machine.ts";
 
@@ -110,19 +110,13 @@ export async function getTransaction(
   return (await kv.get<TransactionRecord>(kvKeys.transaction(wixTransactionId))).value;
 }
 
-/** Reads transactions by id, ten keys per KV read, in the order given; unknown ids are left out. */
+/** Reads transactions by id, in the order given; unknown ids are left out. */
 export async function getTransactions(
   kv: Deno.Kv,
   wixTransactionIds: string[],
 ): Promise<TransactionRecord[]> {
-  const records: TransactionRecord[] = [];
-  for (let i = 0; i < wixTransactionIds.length; i += 10) {
-    const keys = wixTransactionIds.slice(i, i + 10).map((id) => kvKeys.transaction(id));
-    for (const entry of await kv.getMany<TransactionRecord[]>(keys)) {
-      if (entry.value) records.push(entry.value);
-    }
-  }
-  return records;
+  const keys = wixTransactionIds.map((id) => kvKeys.transaction(id));
+  return (await getExisting<TransactionRecord>(kv, keys)).map((entry) => entry.value);
 }
 
 /** Reads a refund by `pluginRefundId`. */

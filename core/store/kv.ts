@@ -117,6 +117,17 @@ export function knownEntry<T>(
   return { key, value, versionstamp } as Deno.KvEntryMaybe<T>;
 }
 
+/** Reads `keys` ten at a time (`getMany`'s limit), in order; keys with no value are left out. */
+export async function getExisting<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<Deno.KvEntry<T>[]> {
+  const entries: Deno.KvEntry<T>[] = [];
+  for (let i = 0; i < keys.length; i += 10) {
+    for (const entry of await kv.getMany<T[]>(keys.slice(i, i + 10))) {
+      if (entry.value !== null) entries.push(entry as Deno.KvEntry<T>);
+    }
+  }
+  return entries;
+}
+
 /** Whether `kv` supports queues: remote KV and the new Deno Deploy do not (enqueue throws). */
 export async function kvSupportsQueues(kv: Deno.Kv, kvPath: string): Promise<boolean> {
   if (!isLocalKvFile(kvPath) && kvPath !== ":memory:") return false;
