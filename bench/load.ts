@@ -19,6 +19,7 @@
  */
 
 import autocannon from "autocannon";
+import { percentile } from "./report.ts";
 
 /** What one load run does. */
 export interface LoadConfig {
@@ -149,13 +150,12 @@ async function openLoop(
   await Promise.all(inFlight);
   const durationSeconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const at = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)];
+  const at = (p: number) => percentile(latencies, p);
   return {
     requests: amount,
     perSecond: counts.status2xx / durationSeconds,
     durationSeconds,
-    latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: latencies.at(-1) ?? NaN },
+    latencyMs: { p50: at(50), p90: at(90), p99: at(99), max: latencies.at(-1) ?? NaN },
     ...counts,
   };
 }

@@ -104,8 +104,14 @@ export async function kvCommits(
 
 /** CPU seconds (user + system) a process has used so far. */
 export async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
-  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+  return statCpuSeconds(await Deno.readTextFile(`/proc/${pid}/stat`));
+}
+
+/** The CPU seconds (user + system) in the text of a `/proc/.../stat` file. */
+function statCpuSeconds(stat: string): number {
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name, which may
+  // itself hold ") ").
+  const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -119,8 +125,7 @@ export async function threadCpuSeconds(pid: number): Promise<{ main: number; kv:
     const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
     if (!stat) continue; // the thread ended meanwhile
     const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
-    const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    const cpu = statCpuSeconds(stat);
     if (task.name === String(pid)) seconds.main += cpu;
     else if (name.startsWith("sw-")) seconds.kv += cpu;
   }

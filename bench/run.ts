@@ -42,14 +42,9 @@ import {
 } from "./processes.ts";
 import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
-import { renderTable } from "./report.ts";
+import { percentile, renderTable } from "./report.ts";
 import { MERCHANT, prepareRequests } from "./requests.ts";
 import type { Prepared } from "./requests.ts";
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** The three floors: a trivial `Deno.serve`, RS256 verification (the gate's and jose's), commits. */
 async function measureFloors(run: Run, warmup: Prepared, saturation: Prepared) {
