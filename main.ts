@@ -16,23 +16,17 @@ import {
 } from "./core/config/mod.ts";
 import type { Config } from "./core/config/mod.ts";
 import { countWebhookBacklog, createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
-import { recordWebhookBacklog } from "./core/telemetry/mod.ts";
+import { recordStoreFailure, recordWebhookBacklog } from "./core/telemetry/mod.ts";
 import { createRequestJournal } from "./core/console/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
-import { createGates, createRequestHandler, serve } from "./core/http/mod.ts";
+import { createGates, createRequestHandler, GuessGuard, serve } from "./core/http/mod.ts";
 import { createPayments, indexEarlierTransactions } from "./core/payments/mod.ts";
 import type { PaymentJob, Payments } from "./core/payments/mod.ts";
 import { asPlugin } from "./core/processor/mod.ts";
 import type { PaymentsPort, ProcessorFactory, ProcessorPlugin } from "./core/processor/mod.ts";
 import { createHttpProcessor } from "./core/processors/http/mod.ts";
 import { createSandboxPlugin } from "./core/processors/sandbox/mod.ts";
-import {
-  describeKvPath,
-  kvKeys,
-  kvSupportsQueues,
-  runDueJobs,
-  scopedKv,
-} from "./core/store/mod.ts";
+import { describeKvPath, kvKeys, runDueJobs, scopedKv } from "./core/store/mod.ts";
 import { importWixPublicKeys } from "./core/wix/mod.ts";
 import type { AppDeps } from "./routes/deps.ts";
 import { pluginRoutes, routes } from "./routes/mod.ts";
@@ -156,7 +150,11 @@ function wireParts(
   });
   bound.payments = payments;
   const journal = createRequestJournal(kv, logger);
-  const deps: AppDeps = { config, kv, logger, payments, delivery, journal };
+  const guard = new GuessGuard({
+    onFirstLock: (clientAddress) =>
+      logger.warn("too many wrong keys from one address: locked for a while", { clientAddress }),
+  });
+  const deps: AppDeps = { config, kv, logger, payments, delivery, journal, guard };
   return { kv, plugin, delivery, payments, deps };
 }
 
@@ -220,17 +218,24 @@ export async function startService(
   const sweeper = createSweeper(parts, clock, logger);
   // Shutting down cuts off bodies still arriving (503, Wix retries) instead of waiting on them.
   const stopping = new AbortController();
-  const gates = createGates({ ...config, wixKeys, stopping: stopping.signal });
-  const server = serve(
-    config,
+  const gates = createGates({
+    ...config,
+    wixKeys,
+    guard: parts.deps.guard,
+    stopping: stopping.signal,
+  });
+  const server = await serve(
+    { ...config, useFront: !Deno.env.get("DENO_DEPLOYMENT_ID") },
     createRequestHandler([...routes, ...pluginRoutes(parts.plugin)], parts.deps, gates, logger),
     logger,
-    kv,
-  );
-  const port = server.addr.port;
-  publicBaseUrl = config.publicBaseUrl ?? `http://localhost:${port}`;
+  ).catch((error) => {
+    kv.close();
+    throw error;
+  });
+  const { port, scheme } = server;
+  publicBaseUrl = config.publicBaseUrl ?? `${scheme}://localhost:${port}`;
   const stopTimers = startDrivers(config, parts.delivery, sweeper.sweep);
-  logListening(config, parts, port, publicBaseUrl, logger);
+  logListening(config, parts, `${scheme}://${config.host}:${port}`, publicBaseUrl, logger);
   const indexing = indexInBackground(kv, logger);
   const shutdown = once(async () => {
     stopTimers();
@@ -241,7 +246,7 @@ export async function startService(
     logger.info("stopped");
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://${scheme === "https" ? "localhost" : "127.0.0.1"}:${port}`,
     port,
     kv,
     deps: parts.deps,
@@ -252,13 +257,15 @@ export async function startService(
 
 /** The KV, Wix's public keys, and whether delivery may use the KV's queues. */
 async function openStores(config: Config, logger: Logger) {
-  const kv = await openConfiguredKv(config.kvPath);
+  const kv = await openConfiguredKv(config.kvPath, { onCommitFailure: recordStoreFailure });
   const wixKeys = await loadKeys(config, logger).catch((error) => {
     kv.close();
     throw error;
   });
-  const useQueue = config.deliveryMode === "queue" ||
-    (config.deliveryMode === "auto" && await kvSupportsQueues(kv, config.kvPath));
+  // `auto` is poll: KV's queue thread takes the whole process down (a Deno panic, "KV queue
+  // dequeue failed: disk I/O error") when the store stops taking writes, and queues exist
+  // neither across processes, nor over KV Connect, nor on Deno Deploy.
+  const useQueue = config.deliveryMode === "queue";
   return { kv, wixKeys, useQueue };
 }
 
@@ -274,13 +281,13 @@ async function stopParts(parts: Parts, sweeper: ReturnType<typeof createSweeper>
 function logListening(
   config: Config,
   parts: Parts,
-  port: number,
+  address: string,
   publicBaseUrl: string,
   logger: Logger,
 ): void {
   logger.info("listening", {
     version: VERSION,
-    address: `http://${config.host}:${port}`,
+    address,
     publicBaseUrl,
     kvPath: config.kvPath,
     kv: describeKvPath(config.kvPath),

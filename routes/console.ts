@@ -24,7 +24,7 @@ import {
   timelinePage,
 } from "../core/console/mod.ts";
 import type { ConsoleSession } from "../core/console/mod.ts";
-import { pathParam, secretMatches } from "../core/http/mod.ts";
+import { checkKey, HttpError, pathParam, secretMatches } from "../core/http/mod.ts";
 import type { Route, RouteContext } from "../core/http/mod.ts";
 
 const COOKIE = "psp_console";
@@ -143,9 +143,13 @@ const login: Route<AppDeps> = {
       return html(messagePage("Refused", "A cross-site request was refused."), 403);
     }
     const key = new URLSearchParams(new TextDecoder().decode(ctx.body)).get("key") ?? "";
-    if (!await secretMatches(key, apiKey)) {
-      return html(loginPage("That is not the PSP API key."), 401);
+    const attempt = { guard: deps.guard, clientAddress: ctx.clientAddress, surface: "console" };
+    const right = await checkKey(key, apiKey, attempt).catch((error: HttpError) => error);
+    if (right instanceof HttpError) {
+      const wait = "Too many wrong keys from this address: wait a moment before trying again.";
+      return html(loginPage(wait), 429, { "retry-after": right.headers["retry-after"] });
     }
+    if (!right) return html(loginPage("That is not the PSP API key."), 401);
     const { cookie } = await openSession(deps.kv, Date.now(), SESSION_MS);
     const secure = isHttps(ctx, deps) ? "; Secure" : "";
     return redirect("/console", {
@@ -228,7 +232,7 @@ const detail = consoleRoute(
   "/console/transactions/:id",
   "console-transaction",
   async (ctx, deps, session) => {
-    const data = await timeline(deps.kv, pathParam(ctx.params, "id"));
+    const data = await timeline(deps.kv, pathParam(ctx.params, "id", "read"));
     if (!data) return html(messagePage("Not found", "No such transaction.", session.csrf), 404);
     ctx.annotate({ wixTransactionId: data.tx.wixTransactionId });
     return html(timelinePage(data, session.csrf));
@@ -250,7 +254,7 @@ const redeliverOne = consoleRoute(
   "/console/webhooks/:id/redeliver",
   "console-redeliver",
   async (ctx, deps, session) => {
-    const result = await deps.delivery.redeliver(pathParam(ctx.params, "id"));
+    const result = await deps.delivery.redeliver(pathParam(ctx.params, "id", "write"));
     if (!result.ok) {
       return html(
         messagePage("Not redelivered", result.message, session.csrf),

@@ -8,6 +8,7 @@ import type { WebhookDelivery } from "../core/delivery/mod.ts";
 import type { Logger } from "../core/common/mod.ts";
 import type { Payments } from "../core/payments/mod.ts";
 import type { RequestJournal } from "../core/console/mod.ts";
+import type { GuessGuard } from "../core/http/mod.ts";
 
 /** Everything routes need. */
 export interface AppDeps {
@@ -18,4 +19,6 @@ export interface AppDeps {
   delivery: WebhookDelivery;
   /** Where SPI routes note each answered request, for the console's timelines. */
   journal: RequestJournal;
+  /** Counts wrong keys per client address (console sign-in, PSP API, /metrics). */
+  guard: GuessGuard;
 }

@@ -18,7 +18,13 @@ export const metricsRoute: Route<AppDeps> = {
   gate: "public",
   async handle(ctx, deps) {
     const token = deps.config.metricsToken;
-    if (token !== undefined) await requireBearer(ctx.request, token, "METRICS_TOKEN");
+    if (token !== undefined) {
+      await requireBearer(ctx.request, token, "METRICS_TOKEN", {
+        guard: deps.guard,
+        clientAddress: ctx.clientAddress,
+        surface: "metrics",
+      });
+    }
     const backlog = await countWebhookBacklog(deps.kv);
     recordWebhookBacklog(backlog.owed, backlog.dead);
     const commits = groupCommitStats(deps.kv);

@@ -17,7 +17,7 @@ export const pspOutcomeRoute: Route<AppDeps> = {
   path: "/psp/v1/transactions/:wixTransactionId/outcome",
   gate: "psp",
   async handle(ctx, deps) {
-    const id = pathParam(ctx.params, "wixTransactionId");
+    const id = pathParam(ctx.params, "wixTransactionId", "write");
     ctx.annotate({ wixTransactionId: id });
     const request = parsePspRequest(pspOutcomeRequest, ctx.body);
     const result = await deps.payments.recordPaymentOutcome(

@@ -12,7 +12,7 @@ export const pspRedeliverWebhookRoute: Route<AppDeps> = {
   path: "/psp/v1/webhooks/:id/redeliver",
   gate: "psp",
   async handle(ctx, deps) {
-    const result = await deps.delivery.redeliver(pathParam(ctx.params, "id"));
+    const result = await deps.delivery.redeliver(pathParam(ctx.params, "id", "write"));
     if (!result.ok) return errorResponse(result.status, result.code, result.message);
     ctx.annotate({ wixTransactionId: result.record.wixTransactionId });
     return jsonResponse({ webhook: webhookView(result.record) }, 202);

@@ -17,7 +17,7 @@ export const pspRefundsRoute: Route<AppDeps> = {
   path: "/psp/v1/transactions/:wixTransactionId/refunds",
   gate: "psp",
   async handle(ctx, deps) {
-    const id = pathParam(ctx.params, "wixTransactionId");
+    const id = pathParam(ctx.params, "wixTransactionId", "write");
     ctx.annotate({ wixTransactionId: id });
     const request = parsePspRequest(pspRefundRequest, ctx.body);
     const result = await deps.payments.recordPspRefund(id, request.amount, request.pluginRefundId);

@@ -16,7 +16,7 @@ export const pspTransactionRoute: Route<AppDeps> = {
   path: "/psp/v1/transactions/:wixTransactionId",
   gate: "psp",
   async handle(ctx, deps) {
-    const id = pathParam(ctx.params, "wixTransactionId");
+    const id = pathParam(ctx.params, "wixTransactionId", "read");
     ctx.annotate({ wixTransactionId: id });
     const view = await transactionView(deps.kv, id);
     return view ? jsonResponse(view) : errorResponse(404, "not_found", `no transaction ${id}`);

@@ -95,7 +95,7 @@ Deno.test("cli keys: writes a usable key pair and prints the server variable", a
         headers: { "content-type": "application/json", digest },
         body,
       }),
-      { keys, clockSkewSeconds: 60, maxBodyBytes: 1024 },
+      { keys, clockSkewSeconds: 60, maxLifetimeSeconds: 3600, maxBodyBytes: 1024 },
     );
     const again = await cli("keys", "--out-dir", dir);
     assert.equal(again.code, 2);
@@ -123,7 +123,12 @@ Deno.test("cli sign: prints a Digest the server accepts for the exact bytes of t
         headers: { "content-type": "application/json", digest },
         body,
       }),
-      { keys: [(await testKeyPair()).publicKey], clockSkewSeconds: 0, maxBodyBytes: 4096 },
+      {
+        keys: [(await testKeyPair()).publicKey],
+        clockSkewSeconds: 0,
+        maxLifetimeSeconds: 3600,
+        maxBodyBytes: 4096,
+      },
     );
     assert.equal((claims.exp as number) - (claims.iat as number), 30);
   } finally {

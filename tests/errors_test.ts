@@ -21,6 +21,8 @@ Deno.test("errors: each domain error code has one HTTP status and wire code", as
     invalid_json: [400, "invalid_json", null],
     body_too_large: [413, "body_too_large", null],
     body_interrupted: [503, "body_interrupted", "1"],
+    body_timeout: [408, "body_timeout", null],
+    store_unavailable: [503, "store_unavailable", "2"],
   };
   for (const [code, [status, wireCode, retryAfter]] of Object.entries(expected)) {
     const retry = retryAfter === null ? undefined : Number(retryAfter);
@@ -31,6 +33,7 @@ Deno.test("errors: each domain error code has one HTTP status and wire code", as
   }
   const refused = errorToResponse(new WixRequestRefused("bad_signature", "no"))!;
   assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get("connection"), "close", "a refused request is not drained");
   assert.equal((await refused.json()).error.code, "bad_signature");
   const contentType = errorToResponse(new WixRequestRefused("unsupported_content_type", "no"))!;
   assert.equal(contentType.status, 415);

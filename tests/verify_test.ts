@@ -29,6 +29,7 @@ async function options(extra: Partial<WixVerifierOptions> = {}): Promise<WixVeri
   return {
     keys: [(await testKeyPair()).publicKey],
     clockSkewSeconds: 60,
+    maxLifetimeSeconds: 3600,
     maxBodyBytes: 4096,
     ...extra,
   };
@@ -273,4 +274,43 @@ Deno.test("verify: with two keys configured (rotation), tokens from either pass"
     exp: now() - 200,
   });
   await refused(request(BODY, { digest: expired }), 401, "token_expired", opts);
+});
+
+Deno.test("verify: exp 1e400 (Infinity once parsed) and a ten-year lifetime are refused", async () => {
+  const { privateKey } = await testKeyPair();
+  const data = { SHA256: await sha256Hex(BODY) };
+  // jose would write Infinity as null: the payload is written by hand, as an attacker would.
+  const payload = new TextEncoder().encode(
+    `{"data":${JSON.stringify(data)},"iat":${now()},"exp":1e400}`,
+  ).toBase64({ alphabet: "base64url", omitPadding: true });
+  const signedPart = `${b64url({ alg: "RS256" })}.${payload}`;
+  const signature = new Uint8Array(
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, new TextEncoder().encode(signedPart)),
+  ).toBase64({ alphabet: "base64url", omitPadding: true });
+  await refused(request(BODY, { digest: `JWT=${signedPart}.${signature}` }), 401, "invalid_claim");
+  const tenYears = await signWixRequest(BODY, privateKey, {
+    iat: now(),
+    exp: now() + 10 * 365 * 86_400,
+  });
+  await refused(request(BODY, { digest: tenYears }), 401, "token_lifetime_too_long");
+  // An hour is the default limit; a shorter life passes.
+  const hour = await signWixRequest(BODY, privateKey, { iat: now(), exp: now() + 3600 });
+  await verifyWixRequest(request(BODY, { digest: hour }), await options());
+});
+
+Deno.test("verify: a refused token leaves the body unread", async () => {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new Uint8Array(1024).fill(32));
+    },
+  });
+  const unsigned = new Request("http://localhost/x", {
+    method: "POST",
+    headers: { "content-type": "application/json", digest: "JWT=a.b.c" },
+    body: stream,
+  });
+  await refused(unsigned, 401, "malformed_token");
+  assert.ok(pulled <= 1, `read ${pulled} chunks of a body whose token was refused`);
 });

@@ -6,17 +6,24 @@
 
 import { DomainError } from "./errors.ts";
 
+/** How much of a body may arrive, for how long, and what cuts it off. */
+export interface BodyLimits {
+  maxBytes: number;
+  /** How long the whole body may take to arrive, from the call (absent or 0: no limit). */
+  timeoutMs?: number;
+  /** When aborted (the server is stopping), a body still arriving is cut off. */
+  stopping?: AbortSignal;
+}
+
 /**
  * Reads the whole request body, refusing more than `maxBytes` while reading: a declared
  * `Content-Length` over the limit is refused before reading, and a body that grows past the
- * limit is cut off and its stream cancelled, so a huge upload is never buffered.
+ * limit is cut off and its stream cancelled, so a huge upload is never buffered. A body that
+ * has not arrived within `timeoutMs` is a `body_timeout` error (a client trickling a body
+ * byte by byte holds nothing for long).
  */
-export async function readBodyLimited(
-  request: Request,
-  maxBytes: number,
-  /** When aborted (the server is stopping), a body still arriving is cut off. */
-  stopping?: AbortSignal,
-): Promise<Uint8Array> {
+export async function readBodyLimited(request: Request, limits: BodyLimits): Promise<Uint8Array> {
+  const { maxBytes } = limits;
   const tooLarge = () =>
     new DomainError("body_too_large", `request body exceeds the limit of ${maxBytes} bytes`);
   const declared = request.headers.get("content-length");
@@ -25,25 +32,34 @@ export async function readBodyLimited(
     throw tooLarge();
   }
   if (!request.body) return new Uint8Array();
-  // A declared length within the limit is all that can arrive (HTTP framing holds the sender to
-  // it): read it in one go, without a JS stream reader per chunk.
-  if (declared !== null && /^\d+$/.test(declared)) {
-    const body = request.body;
-    return await whileArriving(request.bytes(), stopping, () => body.cancel());
-  }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await whileArriving(reader.read(), stopping, () => reader.cancel());
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
+  const deadline = arrivalDeadline(limits);
+  try {
+    // A declared length within the limit is all that can arrive (HTTP framing holds the sender
+    // to it): read it in one go, without a JS stream reader per chunk.
+    if (declared !== null && /^\d+$/.test(declared)) {
+      const body = request.body;
+      return await whileArriving(request.bytes(), deadline, () => body.cancel());
     }
-    chunks.push(value);
+    const reader = request.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    while (true) {
+      const { done, value } = await whileArriving(reader.read(), deadline, () => reader.cancel());
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return concat(chunks, size);
+  } finally {
+    deadline.done();
   }
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
   const body = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
@@ -60,32 +76,65 @@ const interrupted = () =>
     1,
   );
 
+/** What ends the wait for a body: the server stopping, or the body's time running out. */
+interface ArrivalDeadline {
+  /** Settles (rejects) with the error to answer once the wait must end; never resolves. */
+  ended: Promise<never>;
+  /** The error to answer when the wait has already ended, else undefined. */
+  endedAlready(): DomainError | undefined;
+  done(): void;
+}
+
+function arrivalDeadline(limits: BodyLimits): ArrivalDeadline {
+  const { promise: ended, reject } = Promise.withResolvers<never>();
+  ended.catch(() => {});
+  const { stopping, timeoutMs } = limits;
+  let reason: DomainError | undefined = stopping?.aborted ? interrupted() : undefined;
+  const end = (error: DomainError) => {
+    reason ??= error;
+    reject(reason);
+  };
+  const onStop = () => end(interrupted());
+  stopping?.addEventListener("abort", onStop, { once: true });
+  const timer = timeoutMs ? setTimeout(() => end(timedOut(timeoutMs)), timeoutMs) : undefined;
+  return {
+    ended,
+    endedAlready: () => reason,
+    done() {
+      clearTimeout(timer);
+      stopping?.removeEventListener("abort", onStop);
+    },
+  };
+}
+
+const timedOut = (timeoutMs: number) =>
+  new DomainError(
+    "body_timeout",
+    `the request body did not arrive within ${timeoutMs} ms (BODY_TIMEOUT)`,
+  );
+
 /**
  * A read of a body (`read`). A read that fails (the stream closed under it) or is still waiting
  * when the server starts stopping is a retryable `body_interrupted` error, never an internal
- * one; the body is cancelled then.
+ * one; past the deadline it is `body_timeout`. The body is cancelled then.
  */
 async function whileArriving<T>(
   read: Promise<T>,
-  stopping: AbortSignal | undefined,
+  deadline: ArrivalDeadline,
   cancel: () => Promise<void>,
 ): Promise<T> {
-  if (stopping?.aborted) {
+  const already = deadline.endedAlready();
+  if (already) {
     read.catch(() => {});
     await cancel().catch(() => {});
-    throw interrupted();
+    throw already;
   }
-  const { promise: stopped, reject } = Promise.withResolvers<never>();
-  const onStop = () => reject(interrupted());
-  stopping?.addEventListener("abort", onStop, { once: true });
   try {
-    return await Promise.race([read, stopped]);
-  } catch {
+    return await Promise.race([read, deadline.ended]);
+  } catch (error) {
     read.catch(() => {});
     await cancel().catch(() => {});
-    throw interrupted();
-  } finally {
-    stopping?.removeEventListener("abort", onStop);
+    throw deadline.endedAlready() ?? (error instanceof DomainError ? error : interrupted());
   }
 }
 

@@ -23,7 +23,11 @@ export type DomainErrorCode =
   /** A request body is over the configured limit. */
   | "body_too_large"
   /** A request body stopped arriving (the server is stopping, or the client went away). */
-  | "body_interrupted";
+  | "body_interrupted"
+  /** A request body did not arrive within `BODY_TIMEOUT`. */
+  | "body_timeout"
+  /** The store did not take a write (disk full, read-only, I/O error); retry later. */
+  | "store_unavailable";
 
 /** A domain error with a stable {@link DomainErrorCode}. */
 export class DomainError extends Error {

@@ -5,10 +5,12 @@
  * @module
  */
 
+export * from "./address.ts";
 export * from "./body.ts";
 export * from "./clock.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./hash.ts";
+export * from "./ids.ts";
 export * from "./log.ts";
 export * from "./version.ts";

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ConfigError } from "../common/mod.ts";
 import { parseDuration, parseDurationList } from "../common/mod.ts";
 import type { LogLevel } from "../common/mod.ts";
-import { VERSION } from "../common/mod.ts";
+import { isAddressOrRange, VERSION } from "../common/mod.ts";
 import { DEPLOY_KV } from "../store/mod.ts";
 import { misspeltVariables } from "./spelling.ts";
 
@@ -43,7 +43,17 @@ export interface Config {
   pspName: string;
   pspVersion: string;
   jwtClockSkewSeconds: number;
+  /** The longest lifetime (`exp - iat`) a Wix token may claim, in seconds. */
+  jwtMaxLifetimeSeconds: number;
   maxBodyBytes: number;
+  /** How long a request's headers may take to arrive (0: unbounded, a proxy in front does it). */
+  headersTimeoutMs: number;
+  /** How long a request's body may take to arrive once its headers have (0: unbounded). */
+  bodyTimeoutMs: number;
+  /** Addresses (or CIDR ranges) of proxies whose `X-Forwarded-For` is believed. */
+  trustedProxies: string[];
+  /** A certificate chain and its key, PEM files: the server speaks HTTPS itself. */
+  tls?: { certFile: string; keyFile: string };
   processor: "sandbox" | "http";
   /** The HTTP processor's backend and signing secret (`PROCESSOR=http`). */
   processorHttp?: { url: string; secret: string };
@@ -155,6 +165,27 @@ const VARIABLES = {
     example: "1.4.2",
   },
   JWT_CLOCK_SKEW_SECONDS: { schema: int(0, 600).default(60), example: "60" },
+  JWT_MAX_LIFETIME: { schema: duration(30 * 24 * 3_600_000).default(3_600_000), example: "1h" },
+  HEADERS_TIMEOUT: { schema: duration(600_000).default(10_000), example: "10s" },
+  BODY_TIMEOUT: { schema: duration(600_000).default(30_000), example: "30s" },
+  TRUSTED_PROXIES: {
+    schema: z.string().transform((value, ctx) => {
+      const list = value.split(",").map((item) => item.trim()).filter((item) => item !== "");
+      const bad = list.find((item) => !isAddressOrRange(item));
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a comma-separated list of IP addresses or CIDR ranges; ` +
+            `${JSON.stringify(bad)} is neither`,
+        });
+        return z.NEVER;
+      }
+      return list;
+    }).optional(),
+    example: "10.0.0.0/8,127.0.0.1",
+  },
+  TLS_CERT_FILE: { schema: nonEmpty.optional(), example: "/etc/psp/tls/fullchain.pem" },
+  TLS_KEY_FILE: { schema: nonEmpty.optional(), example: "/etc/psp/tls/privkey.pem" },
   MAX_BODY_BYTES: { schema: int(1024, 16 * 1024 * 1024).default(1024 * 1024), example: "1048576" },
   PROCESSOR: {
     schema: z.enum(["sandbox", "http"], "must be one of: sandbox, http").default("sandbox"),
@@ -236,6 +267,11 @@ function crossCheck(p: Parsed): void {
       "Example: PROCESSOR_TIMEOUT=20s with PROCESSING_LEASE=60s",
     ]);
   }
+  if ((p.TLS_CERT_FILE === undefined) !== (p.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError([
+      "TLS_CERT_FILE and TLS_KEY_FILE must be set together (the certificate chain and its key)",
+    ]);
+  }
   if ((p.WIX_APP_ID === undefined) !== (p.WIX_APP_SECRET === undefined)) {
     throw new ConfigError([
       "WIX_APP_ID and WIX_APP_SECRET must be set together (both are needed to obtain a Submit Event token)",
@@ -280,7 +316,14 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     pspName: p.PSP_NAME,
     pspVersion: p.PSP_VERSION,
     jwtClockSkewSeconds: p.JWT_CLOCK_SKEW_SECONDS,
+    jwtMaxLifetimeSeconds: Math.floor(p.JWT_MAX_LIFETIME / 1000),
     maxBodyBytes: p.MAX_BODY_BYTES,
+    headersTimeoutMs: p.HEADERS_TIMEOUT,
+    bodyTimeoutMs: p.BODY_TIMEOUT,
+    trustedProxies: p.TRUSTED_PROXIES ?? [],
+    tls: p.TLS_CERT_FILE && p.TLS_KEY_FILE
+      ? { certFile: p.TLS_CERT_FILE, keyFile: p.TLS_KEY_FILE }
+      : undefined,
     processor: p.PROCESSOR,
     processorHttp: p.PROCESSOR_HTTP_URL && p.PROCESSOR_HTTP_SECRET
       ? { url: p.PROCESSOR_HTTP_URL, secret: p.PROCESSOR_HTTP_SECRET }

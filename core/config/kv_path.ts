@@ -4,8 +4,8 @@
  * @module
  */
 
-import { ConfigError } from "../common/mod.ts";
-import { isLocalKvFile, openKv } from "../store/mod.ts";
+import { ConfigError, isDomainError } from "../common/mod.ts";
+import { isLocalKvFile, openKv, probeWrite } from "../store/mod.ts";
 
 /** Why `path` cannot be a KV database file, if a look at the file system says so. */
 async function kvPathProblem(path: string): Promise<string | undefined> {
@@ -18,12 +18,41 @@ async function kvPathProblem(path: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** Opens the KV at `path`, or throws a {@link ConfigError} naming `KV_PATH` and the fix. */
-export async function openConfiguredKv(path: string): Promise<Deno.Kv> {
+/**
+ * Opens the KV at `path` and commits one probe write, or throws a {@link ConfigError} naming
+ * `KV_PATH` and the fix: a server that cannot write must not start and say it is ready.
+ */
+export async function openConfiguredKv(
+  path: string,
+  options: { onCommitFailure?: () => void } = {},
+): Promise<Deno.Kv> {
   const problem = await kvPathProblem(path);
   if (problem) throw new ConfigError([problem]);
+  const kv = await openOrExplain(path, options);
   try {
-    return await openKv(path);
+    await probeWrite(kv, STARTUP_PROBE_TIMEOUT_MS);
+  } catch (error) {
+    kv.close();
+    const cause = isDomainError(error, "store_unavailable")
+      ? error.message.replace(/^the store did not take the write \((.*)\); retry later$/, "$1")
+      : (error as Error).message;
+    throw new ConfigError([
+      `KV_PATH=${path} does not take writes (${cause}); make the file, its -wal and -shm ` +
+      "files and their directory writable by this user (chattr -i, a read-write mount), free " +
+      "disk space, then start again",
+    ]);
+  }
+  return kv;
+}
+
+const STARTUP_PROBE_TIMEOUT_MS = 10_000;
+
+async function openOrExplain(
+  path: string,
+  options: { onCommitFailure?: () => void },
+): Promise<Deno.Kv> {
+  try {
+    return await openKv(path, options);
   } catch (error) {
     // Deno's own hint ("run again with --allow-all") is not the fix: the path is.
     const message = (error as Error).message.split("\n")[0];

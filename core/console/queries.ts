@@ -15,6 +15,7 @@ import {
 } from "../payments/mod.ts";
 import type { RefundRecord, TransactionRecord } from "../payments/mod.ts";
 import { kvKeys } from "../store/mod.ts";
+import { isStorableId } from "../common/mod.ts";
 import { listSpiRequests } from "./journal.ts";
 import type { JournalEntry } from "./journal.ts";
 
@@ -123,7 +124,7 @@ export type SearchResult =
 /** Finds what `query` names: a wixTransactionId, pluginTransactionId, wixRefundId or wixMerchantId. */
 export async function search(kv: Deno.Kv, query: string): Promise<SearchResult> {
   const q = query.trim();
-  if (q === "" || q.length > 200) return { kind: "none" };
+  if (!isStorableId(q)) return { kind: "none" };
   if (await getTransaction(kv, q)) return { kind: "transaction", wixTransactionId: q };
   const byPluginId = await findTransactionByPluginId(kv, q);
   if (byPluginId) return { kind: "transaction", wixTransactionId: byPluginId.wixTransactionId };

@@ -22,6 +22,9 @@ const DOMAIN_ERRORS: Record<DomainErrorCode, { status: number; code: string }> =
   body_too_large: { status: 413, code: "body_too_large" },
   // Wix retries a 503: a request cut off by a restart is retried on the next instance.
   body_interrupted: { status: 503, code: "body_interrupted" },
+  body_timeout: { status: 408, code: "body_timeout" },
+  // Wix retries a 503; Retry-After says when the store is worth trying again.
+  store_unavailable: { status: 503, code: "store_unavailable" },
 };
 
 /** The response for a known error, or `undefined` for anything else (a bug: answer 500). */
@@ -33,12 +36,15 @@ export function errorToResponse(error: unknown): Response | undefined {
       : { "retry-after": String(error.retryAfterSeconds) };
     // The rest of a cut-off body will never be read: close the connection so that a client
     // still holding it open cannot keep a stopping server waiting.
-    if (error.code === "body_interrupted") headers.connection = "close";
+    if (error.code === "body_interrupted" || error.code === "body_timeout") {
+      headers.connection = "close";
+    }
     return errorResponse(status, code, error.message, headers);
   }
   if (error instanceof WixRequestRefused) {
     const status = error.code === "unsupported_content_type" ? 415 : 401;
-    return errorResponse(status, error.code, error.message);
+    // A refused request's body was never read: close rather than wait for it to drain.
+    return errorResponse(status, error.code, error.message, { connection: "close" });
   }
   if (error instanceof HttpError) {
     return errorResponse(error.status, error.code, error.message, error.headers);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isStorableId, MAX_ID_LENGTH } from "../common/mod.ts";
 import type { LogFields, Logger } from "../common/mod.ts";
 import { recordSpiRequest } from "../telemetry/mod.ts";
 import { errorToResponse } from "./errors.ts";
@@ -22,6 +23,8 @@ export interface RouteContext {
   /** The body bytes the gate read (and, for Wix routes, verified); empty for public routes. */
   body: Uint8Array;
   requestId: string;
+  /** The client's address (`X-Forwarded-For` believed from trusted proxies only). */
+  clientAddress: string;
   /** `performance.now()` when the request arrived, before its gate. */
   started: number;
   /** Adds fields to this request's log line (e.g. `wixTransactionId`). */
@@ -39,7 +42,7 @@ export interface Route<D> {
 }
 
 /** A gate checks a request and returns the body bytes it read; it throws a mapped error. */
-export type GateCheck = (request: Request) => Promise<Uint8Array>;
+export type GateCheck = (request: Request, clientAddress: string) => Promise<Uint8Array>;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -49,10 +52,10 @@ export function createRequestHandler<D>(
   deps: D,
   gates: Record<Gate, GateCheck>,
   logger: Logger,
-): (request: Request) => Promise<Response> {
+): (request: Request, clientAddress: string) => Promise<Response> {
   const candidates = routeMatcher(routes);
 
-  return async (request) => {
+  return async (request, clientAddress) => {
     const started = performance.now();
     const url = new URL(request.url);
     const requestId = requestIdOf(request);
@@ -70,6 +73,7 @@ export function createRequestHandler<D>(
           params: {},
           body: new Uint8Array(),
           requestId,
+          clientAddress,
           started,
           annotate: (extra) => Object.assign(fields, extra),
         })
@@ -110,7 +114,7 @@ async function runRoute<D>(
 ): Promise<Response> {
   const { route, pattern, exact } = match;
   const params = exact ? {} : pattern.exec({ pathname: ctx.url.pathname })?.pathname.groups ?? {};
-  const body = await gates[route.gate](ctx.request).catch((error) => {
+  const body = await gates[route.gate](ctx.request, ctx.clientAddress).catch((error) => {
     // A refused Wix request is an SPI request answered with an error, too.
     if (route.gate === "wix") {
       recordSpiRequest(route.name, "error", undefined, performance.now() - ctx.started);
@@ -167,10 +171,18 @@ function methodNotAllowed(method: string, allowed: string[]): Response {
   );
 }
 
-/** Decodes a path parameter, answering 400 when it is not valid percent-encoding. */
-export function pathParam(params: Record<string, string>, name: string): string {
+/**
+ * Decodes an id in the path, answering 400 when it is not valid percent-encoding. An id longer
+ * than any stored one cannot exist: 404 for a `read`, 400 for a `write`.
+ */
+export function pathParam(
+  params: Record<string, string>,
+  name: string,
+  use: "read" | "write",
+): string {
+  let id: string;
   try {
-    return decodeURIComponent(params[name]);
+    id = decodeURIComponent(params[name]);
   } catch {
     throw new HttpError(
       400,
@@ -178,4 +190,10 @@ export function pathParam(params: Record<string, string>, name: string): string 
       `the ${name} in the path is not valid percent-encoding`,
     );
   }
+  if (isStorableId(id)) return id;
+  const message = `the ${name} in the path is longer than any id (at most ${MAX_ID_LENGTH} ` +
+    "characters)";
+  throw use === "read"
+    ? new HttpError(404, "not_found", message)
+    : new HttpError(400, "invalid_request", message);
 }

@@ -6,7 +6,7 @@
 
 /** KV keys by what they hold. */
 export const kvKeys = {
-  /** Read (never written) by the readiness probe. */
+  /** Written by the readiness probe and at start-up: the store still takes writes. */
   readinessProbe: (): Deno.KvKey => ["readyz"],
 
   /** A connected merchant: `MerchantRecord`. */

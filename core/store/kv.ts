@@ -8,7 +8,7 @@
 import { dirname } from "node:path";
 import { sleep } from "../common/mod.ts";
 import { groupCommits } from "./group_commit.ts";
-import { kvKeys } from "./keys.ts";
+import { watchCommits } from "./health.ts";
 
 /** `KV_PATH` value meaning "the database Deno Deploy provisions for this app" (`Deno.openKv()`). */
 export const DEPLOY_KV = "deploy";
@@ -28,14 +28,20 @@ export function describeKvPath(path: string): string {
 
 /**
  * Opens the KV at `path` (`:memory:`, a file, a remote URL, or `deploy` for the database Deno
- * Deploy provisions), creating a local file's parent directories.
+ * Deploy provisions), creating a local file's parent directories. Its commits are watched
+ * (`health.ts`): a commit the store refuses is a `store_unavailable` error, and `onCommitFailure`
+ * is told of it.
  */
-export async function openKv(path: string): Promise<Deno.Kv> {
-  if (path === DEPLOY_KV) return await Deno.openKv();
-  if (path !== ":memory:" && !isLocalKvFile(path)) return await Deno.openKv(path);
+export async function openKv(
+  path: string,
+  options: { onCommitFailure?: () => void } = {},
+): Promise<Deno.Kv> {
+  const watched = (kv: Deno.Kv) => watchCommits(kv, options.onCommitFailure);
+  if (path === DEPLOY_KV) return watched(await Deno.openKv());
+  if (path !== ":memory:" && !isLocalKvFile(path)) return watched(await Deno.openKv(path));
   if (path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
   // Concurrent requests share fsyncs; a commit that meets another process's lock waits.
-  return groupCommits(retryLockedCommits(await Deno.openKv(path)));
+  return watched(groupCommits(retryLockedCommits(await Deno.openKv(path))));
 }
 
 const MAX_LOCKED_TRIES = 500;
@@ -126,31 +132,4 @@ export async function getExisting<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<D
     }
   }
   return entries;
-}
-
-/** Whether `kv` supports queues: remote KV and the new Deno Deploy do not (enqueue throws). */
-export async function kvSupportsQueues(kv: Deno.Kv, kvPath: string): Promise<boolean> {
-  if (!isLocalKvFile(kvPath) && kvPath !== ":memory:") return false;
-  if (Deno.env.get("DENO_DEPLOYMENT_ID")) return false;
-  try {
-    await kv.enqueue({ type: "probe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Resolves once `kv` answers a read; rejects when it does not within `timeoutMs`. */
-export async function probeKv(kv: Deno.Kv, timeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      kv.get(kvKeys.readinessProbe()),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

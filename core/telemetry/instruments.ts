@@ -27,6 +27,12 @@ const otel = {
   processorDuration: meter.createHistogram("psp.processor.duration", { unit: "ms" }),
   webhookAttempts: meter.createCounter("psp.webhook.attempts"),
   webhookLag: meter.createHistogram("psp.webhook.lag", { unit: "ms" }),
+  authRefused: meter.createCounter("psp.auth.refused", {
+    description: "refused key attempts (wrong key, or too many wrong keys from one address)",
+  }),
+  storeFailures: meter.createCounter("psp.store.failures", {
+    description: "KV writes the store did not take",
+  }),
 };
 const backlog = { owed: 0, dead: 0 };
 meter.createObservableGauge("psp.webhook.owed", { description: "webhooks waiting to be delivered" })
@@ -53,6 +59,12 @@ registry.declare("psp.webhook.owed", "gauge", "webhooks waiting to be delivered"
 registry.declare("psp.kv.atomic_operations", "counter", "KV atomic operations asked for");
 registry.declare("psp.kv.commits", "counter", "KV commits that carried them (group commit)");
 registry.declare("psp.webhook.dead", "gauge", "dead-lettered webhooks");
+registry.declare(
+  "psp.auth.refused",
+  "counter",
+  "refused key attempts, by surface and reason (wrong_key, locked)",
+);
+registry.declare("psp.store.failures", "counter", "KV writes the store did not take");
 
 /** Records one answered SPI request. */
 export function recordSpiRequest(
@@ -109,4 +121,16 @@ export function spiOutcomeOf(body: { reasonCode?: unknown; redirectUrl?: unknown
 export function recordKvCommits(operations: number, commits: number): void {
   registry.setTotal("psp.kv.atomic_operations", operations);
   registry.setTotal("psp.kv.commits", commits);
+}
+
+/** Records one refused key attempt on `surface` (console, psp_api, metrics). */
+export function recordAuthRefused(surface: string, reason: "wrong_key" | "locked"): void {
+  otel.authRefused.add(1, { surface, reason });
+  registry.add("psp.auth.refused", 1, { surface, reason });
+}
+
+/** Records one KV write the store did not take. */
+export function recordStoreFailure(): void {
+  otel.storeFailures.add(1);
+  registry.add("psp.store.failures", 1);
 }

@@ -16,6 +16,7 @@ import {
   GOOGLE_PAY_AUTHENTICATION_METHODS,
 } from "./payment_methods.ts";
 import { ReasonCode } from "./reason_codes.ts";
+import { MAX_ID_LENGTH } from "../common/mod.ts";
 
 type ReasonTag = { reasonCode: number };
 const MISSING: ReasonTag = { reasonCode: ReasonCode.REQUIRED_FIELDS_MISSING };
@@ -50,7 +51,10 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER, what = "an integer"
 export const amount = (min = 0) =>
   integer(min, Number.MAX_SAFE_INTEGER, "an integer amount in minor units");
 
-const id = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
+const id = z.string().trim().min(1, "must not be empty").max(
+  MAX_ID_LENGTH,
+  `must be at most ${MAX_ID_LENGTH} characters`,
+);
 const credentials = z.record(z.string(), z.string(), "must be an object of string values");
 const currency = z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter upper-case ISO 4217 code");
 const digits = (min: number, max: number) =>
@@ -110,7 +114,7 @@ export const connectAccountRequest = z.object({
 /** Create Transaction request (§2.2). */
 export const createTransactionRequest = z.object({
   wixTransactionId: id,
-  wixMerchantId: z.string().optional(),
+  wixMerchantId: id.optional(),
   merchantCredentials: credentials.default({}),
   paymentMethod: z.string().optional(),
   mode: z.string().optional(),
@@ -237,7 +241,7 @@ function checkCredentials(request: PaymentMethodFields, issue: AddIssue): void {
 export const refundTransactionRequest = z.object({
   wixTransactionId: id,
   wixRefundId: id,
-  pluginTransactionId: z.string().optional(),
+  pluginTransactionId: id.optional(),
   merchantCredentials: credentials.default({}),
   refundAmount: amount(1),
   mode: z.string().optional(),
@@ -247,7 +251,7 @@ export const refundTransactionRequest = z.object({
 /** Capture Transaction request (§2.4). */
 export const captureTransactionRequest = z.object({
   wixTransactionId: id,
-  pluginTransactionId: z.string().optional(),
+  pluginTransactionId: id.optional(),
   merchantCredentials: credentials.default({}),
   captureAmount: amount(1),
 });
@@ -255,7 +259,7 @@ export const captureTransactionRequest = z.object({
 /** Void Transaction request (§2.5). */
 export const voidTransactionRequest = z.object({
   wixTransactionId: id,
-  pluginTransactionId: z.string().optional(),
+  pluginTransactionId: id.optional(),
   merchantCredentials: credentials.default({}),
   voidAmount: amount(1),
 });

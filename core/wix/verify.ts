@@ -22,7 +22,11 @@ export interface WixVerifierOptions {
   /** Public keys; a request is valid if any of them verifies it (key rotation). */
   keys: CryptoKey[];
   clockSkewSeconds: number;
+  /** The longest lifetime (`exp - iat`) a token may claim, in seconds; Wix's live minutes. */
+  maxLifetimeSeconds: number;
   maxBodyBytes: number;
+  /** How long the body may take to arrive once the token is verified (absent: no limit). */
+  bodyTimeoutMs?: number;
   /** Injectable clock for tests. */
   now?: () => Date;
   /** Aborted when the server stops: a body still arriving is cut off (retryable). */
@@ -47,6 +51,7 @@ export type WixRequestRefusalCode =
   | "bad_signature"
   | "token_issued_in_future"
   | "token_expired"
+  | "token_lifetime_too_long"
   | "missing_claim"
   | "invalid_claim";
 
@@ -62,16 +67,43 @@ const unauthorized = (code: WixRequestRefusalCode, message: string) =>
   new WixRequestRefused(code, message);
 
 /**
- * Verifies one request as Wix signs it and returns its body bytes, read once under the size
- * limit. Checks, in order: `Digest` header present and `JWT=`-prefixed; JSON content type; body
- * within the limit; token well-formed and RS256; signature by a configured key; `exp` and `iat`
- * present, not expired and not issued in the future (both with the configured leeway); and the
- * body's SHA-256 equal to `data.SHA256`.
+ * Verifies one request as Wix signs it and returns its body bytes. The headers are checked
+ * first, the body read only for a valid token: `Digest` header present and `JWT=`-prefixed;
+ * JSON content type; token well-formed and RS256; signature by a configured key; `exp` and `iat`
+ * present, finite, not expired, not issued in the future (both with the configured leeway) and
+ * no further apart than the allowed lifetime. Then the body is read under the size limit and
+ * its SHA-256 must equal `data.SHA256`. A request refused before its body is read has its body
+ * cancelled: a client that declares a large body and never sends it is answered at once.
  */
 export async function verifyWixRequest(
   request: Request,
   options: WixVerifierOptions,
 ): Promise<VerifiedWixRequest> {
+  let claims: JWTPayload;
+  let expected: string;
+  try {
+    claims = await verifyDigestToken(tokenOf(request), options);
+    expected = bodyDigestOf(claims);
+  } catch (error) {
+    await request.body?.cancel().catch(() => {});
+    throw error;
+  }
+  const body = await readBodyLimited(request, {
+    maxBytes: options.maxBodyBytes,
+    timeoutMs: options.bodyTimeoutMs,
+    stopping: options.stopping,
+  });
+  if ((await sha256Hex(body)) !== expected) {
+    throw unauthorized(
+      "body_digest_mismatch",
+      "the SHA-256 of the body does not match data.SHA256",
+    );
+  }
+  return { body, claims };
+}
+
+/** The token of the `Digest: JWT=<token>` header, after the content type is checked. */
+function tokenOf(request: Request): string {
   const digest = request.headers.get("digest");
   if (digest === null || digest.trim() === "") {
     throw unauthorized("missing_digest_header", "the Digest header is missing");
@@ -83,29 +115,22 @@ export async function verifyWixRequest(
       "the Digest header must have the form JWT=<token>",
     );
   }
-  const token = value.slice("JWT=".length).trim();
-
   const contentType = request.headers.get("content-type") ?? "";
   if (contentType.split(";")[0].trim().toLowerCase() !== "application/json") {
     throw unauthorized("unsupported_content_type", "Content-Type must be application/json");
   }
+  return value.slice("JWT=".length).trim();
+}
 
-  const body = await readBodyLimited(request, options.maxBodyBytes, options.stopping);
-  const claims = await verifyDigestToken(token, options);
-
+/** The lower-case hex SHA-256 a verified token's `data.SHA256` says the body has. */
+function bodyDigestOf(claims: JWTPayload): string {
   const expected = claims.data && typeof claims.data === "object"
     ? (claims.data as Record<string, unknown>).SHA256
     : undefined;
   if (typeof expected !== "string" || !/^[0-9a-fA-F]{64}$/.test(expected)) {
     throw unauthorized("missing_body_digest", "the token has no data.SHA256 body digest");
   }
-  if ((await sha256Hex(body)) !== expected.toLowerCase()) {
-    throw unauthorized(
-      "body_digest_mismatch",
-      "the SHA-256 of the body does not match data.SHA256",
-    );
-  }
-  return { body, claims };
+  return expected.toLowerCase();
 }
 
 async function verifyDigestToken(token: string, options: WixVerifierOptions): Promise<JWTPayload> {
@@ -141,7 +166,7 @@ async function verifyDigestToken(token: string, options: WixVerifierOptions): Pr
     throw unauthorized("malformed_token", "the Digest token's payload is not a JSON object");
   }
   const now = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
-  const problem = claimsProblem(payload, now, options.clockSkewSeconds);
+  const problem = claimsProblem(payload, now, options);
   if (problem) throw problem;
   return payload;
 }
@@ -160,23 +185,25 @@ async function signedByAny(
 
 /**
  * Why the claims of a correctly signed token are refused, if they are, `now` in seconds with
- * `skew` seconds of leeway: `iat` and `exp` are required numbers, `exp` must not have passed,
- * `iat` and a present `nbf` must not be in the future. The same rules as jose's `jwtVerify`
- * with `requiredClaims: ["exp", "iat"]`, plus the `iat` check.
+ * the configured leeway: `iat` and `exp` are required finite numbers (`1e400` parses as
+ * Infinity: a token that never expires), `exp` must not have passed, `iat` and a present `nbf`
+ * must not be in the future, and `exp - iat` must not exceed the allowed lifetime. jose's
+ * `jwtVerify` rules with `requiredClaims: ["exp", "iat"]`, plus the `iat` and lifetime checks.
  */
 function claimsProblem(
   payload: JWTPayload,
   now: number,
-  skew: number,
+  options: Pick<WixVerifierOptions, "clockSkewSeconds" | "maxLifetimeSeconds">,
 ): WixRequestRefused | undefined {
+  const skew = options.clockSkewSeconds;
   for (const claim of ["iat", "exp"]) {
     if (!(claim in payload)) {
       return unauthorized("missing_claim", `the token has no "${claim}" claim`);
     }
   }
   for (const claim of ["iat", "exp", "nbf"] as const) {
-    if (claim in payload && typeof payload[claim] !== "number") {
-      return unauthorized("invalid_claim", `the token "${claim}" claim must be a number`);
+    if (claim in payload && !Number.isFinite(payload[claim])) {
+      return unauthorized("invalid_claim", `the token "${claim}" claim must be a finite number`);
     }
   }
   if (payload.nbf !== undefined && payload.nbf > now + skew) {
@@ -189,6 +216,13 @@ function claimsProblem(
     return unauthorized(
       "token_issued_in_future",
       "the token iat is in the future beyond the allowed clock skew",
+    );
+  }
+  if (payload.exp! - payload.iat! > options.maxLifetimeSeconds) {
+    return unauthorized(
+      "token_lifetime_too_long",
+      `the token lives ${payload.exp! - payload.iat!} s (exp - iat); at most ` +
+        `${options.maxLifetimeSeconds} s is accepted (JWT_MAX_LIFETIME)`,
     );
   }
   return undefined;
