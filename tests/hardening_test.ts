@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { addressSet, clientAddressOf, isAddressOrRange } from "../core/common/mod.ts";
 import { injectCommitFault } from "../core/store/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
 import {
@@ -343,4 +344,26 @@ Deno.test("hardening: with TLS_CERT_FILE and TLS_KEY_FILE the server speaks HTTP
     await t.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("hardening: TRUSTED_PROXIES reads IPv4 and IPv6 addresses and ranges; X-Forwarded-For is believed from them only", () => {
+  const good = ["1.2.3.4", "10.0.0.0/8", "::1", "fd00::/8", "2001:db8::1", "::ffff:10.1.2.3", "::"];
+  for (const text of [...good, "1:2:3:4:5:6:7:8", "0.0.0.0/0"]) {
+    assert.ok(isAddressOrRange(text), text);
+  }
+  const bad = ["1.2.3", "256.1.1.1", "01.2.3.4", "x", "1.2.3.4/33", "::1/129", "1::2::3", ""];
+  for (const text of [...bad, "1:2:3:4:5:6:7:8:9", "10.0.0.0/8/1", "1.2.3.4/"]) {
+    assert.ok(!isAddressOrRange(text), text);
+  }
+  const set = addressSet(["10.0.0.0/8", "::1", "fd00::/8", "192.168.1.7"]);
+  for (const inside of ["10.200.3.4", "::1", "fd12::9", "192.168.1.7", "::ffff:10.1.1.1"]) {
+    assert.ok(set.has(inside), inside);
+  }
+  for (const outside of ["11.0.0.1", "192.168.1.8", "garbage", "fe80::1"]) {
+    assert.ok(!set.has(outside), outside);
+  }
+  assert.equal(clientAddressOf("10.0.0.1", "203.0.113.9, 10.0.0.5", set), "203.0.113.9");
+  assert.equal(clientAddressOf("8.8.8.8", "203.0.113.9", set), "8.8.8.8", "an untrusted peer");
+  assert.equal(clientAddressOf("10.0.0.1", "forged, 198.51.100.1", set), "198.51.100.1");
+  assert.ok(!addressSet([]).has("1.2.3.4"));
 });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { setDeadline } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
 
 /** How much of a body may arrive, for how long, and what cuts it off. */
@@ -96,12 +97,12 @@ function arrivalDeadline(limits: BodyLimits): ArrivalDeadline {
   };
   const onStop = () => end(interrupted());
   stopping?.addEventListener("abort", onStop, { once: true });
-  const timer = timeoutMs ? setTimeout(() => end(timedOut(timeoutMs)), timeoutMs) : undefined;
+  const cancel = timeoutMs ? setDeadline(timeoutMs, () => end(timedOut(timeoutMs))) : undefined;
   return {
     ended,
     endedAlready: () => reason,
     done() {
-      clearTimeout(timer);
+      cancel?.();
       stopping?.removeEventListener("abort", onStop);
     },
   };

@@ -8,6 +8,7 @@
 export * from "./address.ts";
 export * from "./body.ts";
 export * from "./clock.ts";
+export * from "./deadlines.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./hash.ts";
