@@ -19,6 +19,7 @@ import {
   UsageError,
 } from "./cli/args.ts";
 import { outcome, refund, tx, webhooks } from "./cli/backoffice.ts";
+import { backup, exportCommand, restore, verifyStoreCommand } from "./cli/books.ts";
 import { cardNumber, createTransactionBody } from "./cli/bodies.ts";
 import { checkCommand } from "./cli/check.ts";
 import { runDemo } from "./cli/demo.ts";
@@ -113,6 +114,21 @@ async function callBody(endpoint: string, values: Record<string, unknown>): Prom
   return new TextEncoder().encode(JSON.stringify(body));
 }
 
+/** `body` with its `pluginTransactionId` set to `id` (when given). */
+function withPluginTransactionId(body: Uint8Array, id: string | undefined): Uint8Array {
+  if (id === undefined) return body;
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new UsageError("--plugin-transaction-id needs a JSON object body");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new UsageError("--plugin-transaction-id needs a JSON object body");
+  }
+  return new TextEncoder().encode(JSON.stringify({ ...json, pluginTransactionId: id }));
+}
+
 async function call(args: string[]): Promise<number> {
   const { values, positionals } = parse("call", args, {
     body: { type: "string" },
@@ -122,6 +138,7 @@ async function call(args: string[]): Promise<number> {
     amount: { type: "string" },
     currency: { type: "string" },
     method: { type: "string" },
+    "plugin-transaction-id": { type: "string" },
   });
   if (values.help) return help("call");
   const endpoint = positionals[0];
@@ -131,7 +148,10 @@ async function call(args: string[]): Promise<number> {
       `unknown endpoint "${endpoint}"; use ${ENDPOINTS.join(", ")}, or a path starting with /`,
     );
   }
-  const body = await callBody(endpoint, values);
+  const body = withPluginTransactionId(
+    await callBody(endpoint, values),
+    optional(values, "plugin-transaction-id"),
+  );
   const key = await loadPrivateKey(optional(values, "private-key"));
   const url = `${serverUrl(values)}${endpoint.startsWith("/") ? endpoint : `/v1/${endpoint}`}`;
   const digest = await signWixRequest(body, key);
@@ -269,6 +289,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   outcome: backOffice("outcome", outcome),
   refund: backOffice("refund", refund),
   webhooks: backOffice("webhooks", webhooks),
+  backup: backOffice("backup", backup),
+  restore: backOffice("restore", restore),
+  "verify-store": backOffice("verify-store", verifyStoreCommand),
+  export: (args) => args.includes("--help") ? Promise.resolve(help("export")) : exportCommand(args),
 };
 
 /** Runs the CLI with `args` and returns the exit code. */

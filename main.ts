@@ -16,7 +16,13 @@ import {
 } from "./core/config/mod.ts";
 import type { Config } from "./core/config/mod.ts";
 import { countWebhookBacklog, createOutbox, createWebhookDelivery } from "./core/delivery/mod.ts";
-import { recordStoreFailure, recordWebhookBacklog } from "./core/telemetry/mod.ts";
+import {
+  recordBackup,
+  recordBackupsStarted,
+  recordStoreFailure,
+  recordWebhookBacklog,
+} from "./core/telemetry/mod.ts";
+import { removeLeftovers, startBackupSchedule } from "./core/books/mod.ts";
 import { createRequestJournal } from "./core/console/mod.ts";
 import type { WebhookDelivery } from "./core/delivery/mod.ts";
 import { createGates, createRequestHandler, GuessGuard, serve } from "./core/http/mod.ts";
@@ -147,6 +153,10 @@ function wireParts(
     processingLeaseMs: config.processingLeaseMs,
     processorTimeoutMs: config.processorTimeoutMs,
     redirectAbandonAfterMs: config.redirectAbandonAfterMs,
+    orderRules: {
+      requiredFields: config.requiredOrderFields,
+      checkCartTotal: config.checkCartTotal,
+    },
   });
   bound.payments = payments;
   const journal = createRequestJournal(kv, logger);
@@ -235,10 +245,12 @@ export async function startService(
   const { port, scheme } = server;
   publicBaseUrl = config.publicBaseUrl ?? `${scheme}://localhost:${port}`;
   const stopTimers = startDrivers(config, parts.delivery, sweeper.sweep);
+  const stopBackups = await startBackups(config, logger);
   logListening(config, parts, `${scheme}://${config.host}:${port}`, publicBaseUrl, logger);
   const indexing = indexInBackground(kv, logger);
   const shutdown = once(async () => {
     stopTimers();
+    await stopBackups();
     await indexing;
     stopping.abort();
     await server.shutdown();
@@ -293,6 +305,26 @@ function logListening(
     kv: describeKvPath(config.kvPath),
     processor: parts.plugin.processor.name,
     webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
+  });
+}
+
+/** Scheduled backups, when `BACKUP_DIR` is set: reported in metrics and logs. */
+async function startBackups(config: Config, logger: Logger): Promise<() => Promise<void>> {
+  if (!config.backup) return () => Promise.resolve();
+  const { dir, everyMs, keep } = config.backup;
+  await Deno.mkdir(dir, { recursive: true });
+  await removeLeftovers(dir);
+  recordBackupsStarted(Date.now());
+  return startBackupSchedule({ kvPath: config.kvPath, dir, everyMs, keep }, (result) => {
+    recordBackup(result.ok, Date.now());
+    if (result.ok) {
+      logger.info("backup written", { ...result.backup });
+    } else {
+      logger.error("backup failed; the next is tried at the next interval", {
+        error: result.error,
+        backupDir: dir,
+      });
+    }
   });
 }
 

@@ -136,9 +136,12 @@ export async function refund(args: string[], print: (line: string) => void): Pro
   }, print);
 }
 
-/** `webhooks dead` and `webhooks redeliver <id>` */
+/** `webhooks dead`, `webhooks redeliver <id>` and `webhooks redeliver --since T` */
 export async function webhooks(args: string[], print: (line: string) => void): Promise<number> {
-  const { values, positionals } = parse("webhooks", args, { url: { type: "string" } });
+  const { values, positionals } = parse("webhooks", args, {
+    url: { type: "string" },
+    since: { type: "string" },
+  });
   const [action, id] = positionals;
   const url = serverUrl(values);
   if (action === "dead") {
@@ -148,10 +151,24 @@ export async function webhooks(args: string[], print: (line: string) => void): P
       ...(result.webhooks as Json[]).map(webhookLine),
     ], print);
   }
+  const since = optional(values, "since");
+  if (action === "redeliver" && since !== undefined) {
+    if (id) throw new UsageError("give either a webhook id or --since, not both");
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(since) || Number.isNaN(Date.parse(since))) {
+      throw new UsageError("--since must be an ISO 8601 time, e.g. 2026-12-01T09:30:00Z");
+    }
+    const answer = await pspApi(url, "/psp/v1/webhooks/redeliver", { since });
+    return show(answer, values.json === true, (result) => [
+      `${result.webhooks} webhook(s) of ${result.transactions} transaction(s) changed since ` +
+      `${result.since} owed again`,
+    ], print);
+  }
   if (action === "redeliver") {
-    if (!id) throw new UsageError("name the webhook: webhooks redeliver <id>");
+    if (!id) throw new UsageError("name the webhook: webhooks redeliver <id> (or --since T)");
     const answer = await pspApi(url, `/psp/v1/webhooks/${encodeURIComponent(id)}/redeliver`, {});
     return show(answer, values.json === true, () => [`${id} queued again`], print);
   }
-  throw new UsageError('use "webhooks dead" or "webhooks redeliver <id>"');
+  throw new UsageError(
+    'use "webhooks dead", "webhooks redeliver <id>" or "webhooks redeliver --since T"',
+  );
 }

@@ -78,13 +78,18 @@ export function createTransactionBody(choice: PaymentChoice = {}): Record<string
 }
 
 /** A Refund Transaction body (spec §2.3). */
-export function refundBody(wixTransactionId: string, refundAmount: number) {
+export function refundBody(
+  wixTransactionId: string,
+  pluginTransactionId: string,
+  refundAmount: number,
+) {
   return {
     wixTransactionId,
     wixRefundId: newId("refund"),
+    pluginTransactionId,
     ...MERCHANT,
     refundAmount,
-    reason: "Returned by the buyer",
+    reason: "REQUESTED_BY_CUSTOMER",
   };
 }
 
@@ -92,10 +97,12 @@ export function refundBody(wixTransactionId: string, refundAmount: number) {
 export function authorizationBody(
   kind: "capture" | "void",
   wixTransactionId: string,
+  pluginTransactionId: string,
   amount: number,
 ) {
   return {
     wixTransactionId,
+    pluginTransactionId,
     ...MERCHANT,
     [kind === "capture" ? "captureAmount" : "voidAmount"]: amount,
   };

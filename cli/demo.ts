@@ -191,16 +191,17 @@ const STEPS: Step[] = [
   {
     title: "Partial refunds",
     async run(demo) {
+      const paid = await demo.send(
+        "/v1/create-transaction",
+        payment("demo-refund", SANDBOX_CARDS.approved, 1000),
+      );
       const refund = (wixRefundId: string, refundAmount: number) =>
         demo.send("/v1/refund-transaction", {
           wixTransactionId: "demo-refund",
           wixRefundId,
+          pluginTransactionId: paid.body.pluginTransactionId,
           refundAmount,
         });
-      await demo.send(
-        "/v1/create-transaction",
-        payment("demo-refund", SANDBOX_CARDS.approved, 1000),
-      );
       const first = await refund("demo-r1", 300);
       const second = await refund("demo-r2", 200);
       const ok = code(first) === undefined && code(second) === undefined &&
@@ -278,11 +279,15 @@ async function authorizeThen(
   path: string,
   amountField: string,
 ): Promise<[boolean, string]> {
-  await demo.send(
+  const authorized = await demo.send(
     "/v1/create-transaction",
     payment(id, SANDBOX_CARDS.approved, amount, { authorizeOnly: true }),
   );
-  const answer = await demo.send(path, { wixTransactionId: id, [amountField]: amount });
+  const answer = await demo.send(path, {
+    wixTransactionId: id,
+    pluginTransactionId: authorized.body.pluginTransactionId,
+    [amountField]: amount,
+  });
   const ok = answer.status === 200 && code(answer) === undefined && await demo.webhooks(id, 2);
   return [ok, `authorized, then ${path.includes("capture") ? "captured" : "voided"}`];
 }

@@ -29,7 +29,12 @@ Back office (PSP API, key from PSP_API_KEY):
   tx         a transaction with its refunds, captures, voids and webhooks
   outcome    report a later outcome of a payment
   refund     record a refund made at the PSP
-  webhooks   list dead-lettered webhooks, or send one again
+  webhooks   list dead-lettered webhooks, send one again, or all changed since a time
+The books (the store at KV_PATH, default ./data/psp.sqlite3):
+  backup        copy the store while the server runs (one consistent snapshot)
+  restore       build the store from a backup (never over a store in use)
+  verify-store  check every invariant of the store; exit 1 on any finding
+  export        payments or refunds for finance, as CSV or JSON lines
 
 "${R} <command> --help" shows a command's options; --version prints the version.`,
   trigger: `Usage: ${R} trigger <scenario> [--url URL] [--private-key PEM]
@@ -41,7 +46,8 @@ ${Object.entries(SCENARIOS).map(([name, { about }]) => `  ${name.padEnd(28)}${ab
 
   --url URL            the server (default: http://localhost:8080)
   ${KEY}`,
-  call: `Usage: ${R} call <endpoint> (--body FILE | --card N ...) [--url URL] [--private-key PEM]
+  call: `Usage: ${R} call <endpoint> (--body FILE | --card N ...) [--plugin-transaction-id ID]
+       [--url URL] [--private-key PEM]
 
 Signs a body and POSTs it to the endpoint; prints the status, the latency and the JSON answer.
 Exit code 0 for HTTP 200, 1 otherwise, 2 for a usage error.
@@ -54,6 +60,9 @@ Exit code 0 for HTTP 200, 1 otherwise, 2 for a usage error.
   --amount N           ... the amount in minor units (default: 1000)
   --currency C         ... the currency (default: USD)
   --method M           ... the paymentMethod (creditCard, paypal, ideal, sofort; default: creditCard)
+  --plugin-transaction-id ID
+                       set the body's pluginTransactionId: refund, capture and void name their
+                       payment by the id its create-transaction was answered with
   --url URL            the server (default: http://localhost:8080)
   ${KEY}`,
   sign: `Usage: ${R} sign --body FILE [--private-key PEM] [--lifetime SECONDS]
@@ -147,8 +156,43 @@ contradiction is refused) and owes its webhook.
 
 Records a refund made at the PSP (minor units) and owes its webhook. Give your own
 --plugin-refund-id to make a retry safe.`,
-  webhooks: `Usage: PSP_API_KEY=... ${R} webhooks (dead | redeliver <id>) [--url URL] [--json]
+  webhooks: `Usage: PSP_API_KEY=... ${R} webhooks (dead | redeliver <id> | redeliver --since T)
+       [--url URL] [--json]
 
-  dead             dead-lettered webhooks, oldest first, and how many there ever were
-  redeliver <id>   sends a dead-lettered webhook again, with a fresh retry schedule`,
+  dead                 dead-lettered webhooks, oldest first, and how many there ever were
+  redeliver <id>       sends a dead-lettered webhook again, with a fresh retry schedule
+  redeliver --since T  after a restore: owes again the latest webhook of every transaction and
+                       refund changed since T (ISO 8601, e.g. the backup's time), delivered or
+                       not; Wix takes a repeated event as a no-op`,
+  backup: `Usage: ${R} backup --out FILE [--json]
+
+Copies the store at KV_PATH (default ./data/psp.sqlite3) to FILE while the server keeps
+answering: one consistent snapshot (SQLite's backup API on a connection of its own), written
+under a temporary name and renamed. FILE must not exist. A KV_PATH that is not a local file
+(deploy, :memory:, a remote URL) is refused with what to use there instead.`,
+  restore: `Usage: ${R} restore --from FILE [--json]
+
+Builds the store at KV_PATH from the backup FILE. Refused while any process has KV_PATH open
+(stop the server first). A store already at KV_PATH is kept aside as
+KV_PATH.before-restore-<time>, never overwritten. Runs verify-store on the result: exit 1 when it
+finds anything. Then start the server and run "webhooks redeliver --since <backup time>".`,
+  "verify-store": `Usage: ${R} verify-store [--lease-seconds N] [--json]
+
+Reads the store at KV_PATH (also while a server runs) and checks every invariant the code relies
+on: index entries point to their records; queued webhooks have their due entry, and no due or
+dead-letter entry is orphaned; refunded and reserved amounts equal their refunds, and never
+exceed what was captured; statuses and their histories follow the state machine; no claim is
+past its lease (--lease-seconds, default PROCESSING_LEASE's 60) with no job to settle it; no
+card number is stored. Prints a summary line and each finding; exit 1 when there is any.`,
+  export: `Usage: ${R} export [--kind payments|refunds] [--format csv|jsonl] [--since T]
+       [--until T] [--merchant ID] [--out FILE]
+
+Writes payments (the default) or refunds for finance, streamed: CSV with a header row (the
+default) or JSON lines, to standard output or FILE (written under a temporary name, then
+renamed). --since and --until (ISO 8601) select on the time of the last change; --merchant on
+the wixMerchantId. Amounts are decimals in major units, with the currency's own digits.
+  payments: wixTransactionId, pluginTransactionId, wixMerchantId, createdAt, updatedAt, status,
+            reasonCode, amount, currency, captured, refunded, paymentMethod, cardLastFour
+  refunds:  pluginRefundId, wixRefundId, wixTransactionId, wixMerchantId, initiator, createdAt,
+            updatedAt, status, reasonCode, amount, currency`,
 };

@@ -76,7 +76,7 @@ const pay =
 /** Pays `amount`, then runs `then` on the approved transaction. */
 const payThen = (
   authorizeOnly: boolean,
-  then: (ctx: TriggerContext, id: string, amount: number) => Promise<void>,
+  then: (ctx: TriggerContext, id: string, amount: number, pluginId: string) => Promise<void>,
   expect: string[],
 ): Step =>
 async (ctx) => {
@@ -87,7 +87,7 @@ async (ctx) => {
   if (answer.status !== 200 || answer.body.reasonCode !== undefined) {
     throw new Error("the payment was not approved, so the scenario cannot go on");
   }
-  await then(ctx, id, amount);
+  await then(ctx, id, amount, answer.body.pluginTransactionId as string);
   return expect.map((line) => line.replace("$id", id));
 };
 
@@ -156,27 +156,31 @@ export const SCENARIOS: Record<string, { about: string; run: Step }> = {
   },
   "refund-full": {
     about: "an approved payment, refunded in full",
-    run: payThen(false, async (ctx, id, amount) => {
-      await sendSpi(ctx, "refund-transaction", refundBody(id, amount));
+    run: payThen(false, async (ctx, id, amount, pluginId) => {
+      await sendSpi(ctx, "refund-transaction", refundBody(id, pluginId, amount));
     }, ["transaction $id approved", "refund of $id succeeded"]),
   },
   "refund-partial": {
     about: "an approved payment, refunded in two parts",
-    run: payThen(false, async (ctx, id, amount) => {
-      await sendSpi(ctx, "refund-transaction", refundBody(id, amount - 1000));
-      await sendSpi(ctx, "refund-transaction", refundBody(id, 1000));
+    run: payThen(false, async (ctx, id, amount, pluginId) => {
+      await sendSpi(ctx, "refund-transaction", refundBody(id, pluginId, amount - 1000));
+      await sendSpi(ctx, "refund-transaction", refundBody(id, pluginId, 1000));
     }, ["transaction $id approved", "refund of $id succeeded (twice)"]),
   },
   capture: {
     about: "authorize only, then capture",
-    run: payThen(true, async (ctx, id, amount) => {
-      await sendSpi(ctx, "capture-transaction", authorizationBody("capture", id, amount));
+    run: payThen(true, async (ctx, id, amount, pluginId) => {
+      await sendSpi(
+        ctx,
+        "capture-transaction",
+        authorizationBody("capture", id, pluginId, amount),
+      );
     }, ["transaction $id approved (authorized)", "capture of $id succeeded"]),
   },
   void: {
     about: "authorize only, then void",
-    run: payThen(true, async (ctx, id, amount) => {
-      await sendSpi(ctx, "void-transaction", authorizationBody("void", id, amount));
+    run: payThen(true, async (ctx, id, amount, pluginId) => {
+      await sendSpi(ctx, "void-transaction", authorizationBody("void", id, pluginId, amount));
     }, ["transaction $id approved (authorized)", "void of $id succeeded"]),
   },
   replay: {

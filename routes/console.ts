@@ -24,6 +24,7 @@ import {
   timelinePage,
 } from "../core/console/mod.ts";
 import type { ConsoleSession } from "../core/console/mod.ts";
+import { exportLines } from "../core/books/mod.ts";
 import { checkKey, HttpError, pathParam, secretMatches } from "../core/http/mod.ts";
 import type { Route, RouteContext } from "../core/http/mod.ts";
 
@@ -195,7 +196,10 @@ const list = consoleRoute(
         cursor: data.next,
       })}`;
     const title = merchant ? `Transactions of merchant ${merchant}` : "Transactions, newest first";
-    return html(listPage(title, data, older, session.csrf));
+    const csv = `/console/transactions.csv${
+      merchant ? `?${new URLSearchParams({ merchant })}` : ""
+    }`;
+    return html(listPage(title, data, older, session.csrf, csv));
   },
 );
 
@@ -223,6 +227,38 @@ const find = consoleRoute(
         session.csrf,
       ),
       404,
+    );
+  },
+);
+
+/** The payments as CSV, streamed (the same file as `cli export`), a merchant's when asked. */
+const exportCsv = consoleRoute(
+  "GET",
+  "/console/transactions.csv",
+  "console-export",
+  (ctx, deps) => {
+    const merchant = ctx.url.searchParams.get("merchant") ?? undefined;
+    const lines = exportLines(deps.kv, {
+      kind: "payments",
+      format: "csv",
+      wixMerchantId: merchant,
+    });
+    const encoder = new TextEncoder();
+    const body = ReadableStream.from(lines).pipeThrough(
+      new TransformStream<string, Uint8Array>({
+        transform: (line, controller) => controller.enqueue(encoder.encode(line)),
+      }),
+    );
+    const day = new Date().toISOString().slice(0, 10);
+    return Promise.resolve(
+      new Response(body, {
+        headers: {
+          "content-type": "text/csv; charset=utf-8",
+          "content-disposition": `attachment; filename="payments-${day}.csv"`,
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        },
+      }),
     );
   },
 );
@@ -287,6 +323,7 @@ export const consoleRoutes: Route<AppDeps>[] = [
   logout,
   home,
   list,
+  exportCsv,
   find,
   detail,
   dead,

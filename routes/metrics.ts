@@ -8,7 +8,12 @@ import type { AppDeps } from "./deps.ts";
 import { countWebhookBacklog } from "../core/delivery/mod.ts";
 import { requireBearer } from "../core/http/mod.ts";
 import type { Route } from "../core/http/mod.ts";
-import { recordKvCommits, recordWebhookBacklog, registry } from "../core/telemetry/mod.ts";
+import {
+  recordKvCommits,
+  recordWebhookBacklog,
+  refreshBackupAge,
+  registry,
+} from "../core/telemetry/mod.ts";
 import { groupCommitStats } from "../core/store/mod.ts";
 
 export const metricsRoute: Route<AppDeps> = {
@@ -27,6 +32,7 @@ export const metricsRoute: Route<AppDeps> = {
     }
     const backlog = await countWebhookBacklog(deps.kv);
     recordWebhookBacklog(backlog.owed, backlog.dead);
+    refreshBackupAge(Date.now());
     const commits = groupCommitStats(deps.kv);
     if (commits) recordKvCommits(commits.operations, commits.commits);
     return new Response(registry.renderPrometheus(), {

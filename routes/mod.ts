@@ -11,6 +11,7 @@ import { healthzRoute, readyzRoute } from "./health.ts";
 import { metricsRoute } from "./metrics.ts";
 import { pspDeadWebhooksRoute } from "./psp_dead_webhooks.ts";
 import { pspOutcomeRoute } from "./psp_outcome.ts";
+import { pspRedeliverSinceRoute } from "./psp_redeliver_since.ts";
 import { pspRedeliverWebhookRoute } from "./psp_redeliver_webhook.ts";
 import { pspRefundsRoute } from "./psp_refunds.ts";
 import { pspTransactionRoute } from "./psp_transaction.ts";
@@ -32,6 +33,7 @@ export const routes: Route<AppDeps>[] = [
   pspTransactionRoute,
   pspDeadWebhooksRoute,
   pspRedeliverWebhookRoute,
+  pspRedeliverSinceRoute,
   ...consoleRoutes,
 ];
 

@@ -56,15 +56,25 @@ Deno.test("examples: every shipped request is listed, valid, unmasked, and answe
   );
   const readme = await Deno.readTextFile(join(PROJECT_ROOT, "examples", "README.md"));
   const t = await startTestService({ SANDBOX_PENDING_DELAY: "1h" }, {});
+  /** What each create was answered: the refund, capture and void files name it. */
+  const pluginIds = new Map<string, string>();
   try {
     for (const [file, endpoint, holds] of EXPECTED) {
       assert.ok(readme.includes(`\`${file}\``), `${file} is in examples/README.md`);
-      const text = await Deno.readTextFile(join(DIR, file));
+      const shipped = await Deno.readTextFile(join(DIR, file));
+      // What `cli call --plugin-transaction-id <id>` sends.
+      const text = shipped.replace(
+        /"SET-ME-to-the-pluginTransactionId-(.+)-was-answered-with"/,
+        (_, id) => JSON.stringify(pluginIds.get(id)),
+      );
       assert.doesNotMatch(text, /\*{3}|\d{6}\*+\d{4}/, `${file} has no masked card data`);
       const parsed = SCHEMAS[endpoint as keyof typeof SCHEMAS].safeParse(JSON.parse(text));
       assert.ok(parsed.success, `${file}: ${parsed.error?.message}`);
       const answer = await t.call(`/v1/${endpoint}`, text);
       assert.equal(answer.status, 200, file);
+      if (typeof answer.body.pluginTransactionId === "string") {
+        pluginIds.set(JSON.parse(text).wixTransactionId, answer.body.pluginTransactionId);
+      }
       assert.ok(holds(answer.body), `${file}: ${JSON.stringify(answer.body)}`);
       const replay = await t.call(`/v1/${endpoint}`, text);
       if (endpoint !== "connect-account") {

@@ -90,7 +90,9 @@ export async function startTestService(
     logs: logger.lines,
     fetch: fetchAnswer,
     async call(path, body, sign = {}) {
-      const text = typeof body === "string" ? body : JSON.stringify(body);
+      const text = typeof body === "string"
+        ? body
+        : JSON.stringify(await withPluginTransactionId(service.kv, path, body));
       const digest = await signWixRequest(text, privateKey, sign);
       return await fetchAnswer(path, {
         method: "POST",
@@ -100,6 +102,25 @@ export async function startTestService(
     },
     close: () => service.shutdown(),
   };
+}
+
+const NAMES_THE_PAYMENT = [
+  "/v1/refund-transaction",
+  "/v1/capture-transaction",
+  "/v1/void-transaction",
+];
+
+/**
+ * A refund, capture or void body with the `pluginTransactionId` Wix would send (the one its
+ * payment was answered with), when a test leaves the field out; a test that sets the field,
+ * even to `undefined`, sends what it set.
+ */
+async function withPluginTransactionId(kv: Deno.Kv, path: string, body: unknown) {
+  if (!NAMES_THE_PAYMENT.includes(path) || typeof body !== "object" || body === null) return body;
+  const fields = body as Record<string, unknown>;
+  if ("pluginTransactionId" in fields || typeof fields.wixTransactionId !== "string") return body;
+  const tx = await kv.get<TransactionRecord>(kvKeys.transaction(fields.wixTransactionId));
+  return { ...fields, pluginTransactionId: tx.value?.pluginTransactionId ?? "unknown-payment" };
 }
 
 /** Polls `check` until it returns a value other than `undefined`, or fails after `timeoutMs`. */
@@ -198,6 +219,7 @@ export async function runCli(env: Record<string, string>, ...args: string[]): Pr
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
       "--allow-net",
       "--allow-env",
       "--allow-read",

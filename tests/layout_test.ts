@@ -29,6 +29,7 @@ const ALLOWED: Record<string, string[]> = {
   "core/psp_api": ["core/common", "core/wix", "core/payments", "core/delivery"],
   "core/console": ["core/common", "core/store", "core/wix", "core/payments", "core/delivery"],
   "core/http": ["core/common", "core/wix", "core/telemetry"],
+  "core/books": ["core/common", "core/store", "core/wix", "core/payments", "core/delivery"],
   "core/config": ["core/common", "core/store", "core/wix"],
 };
 

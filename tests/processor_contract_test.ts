@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import { checkProcessorContract } from "../core/processor/mod.ts";
 import type { ContractResult, PaymentProcessor } from "../core/processor/mod.ts";
 import { createHttpProcessor } from "../core/processors/http/mod.ts";
-import { createSandboxPlugin, SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
+import {
+  createSandboxPlugin,
+  SANDBOX_AVS_FAILING_ZIP,
+  SANDBOX_CARDS,
+} from "../core/processors/sandbox/mod.ts";
 import { scopedKv } from "../core/store/mod.ts";
 import { BACKEND_SECRET, startReferenceBackend } from "./backend_helpers.ts";
 import { cardPayment, startTestService } from "./helpers.ts";
@@ -39,11 +43,12 @@ Deno.test("contract kit: the sandbox meets every rule", async () => {
       store: scopedKv(kv, ["kit"]),
       cards: CARDS,
       pendingDelayMs: 1000,
+      avsFailingZip: SANDBOX_AVS_FAILING_ZIP,
     })
   );
   assert.deepEqual(failures(results), []);
   assert.equal(results.filter((r) => r.skipped).length, 0, "every rule ran");
-  assert.equal(results.length, 6);
+  assert.equal(results.length, 7);
 });
 
 Deno.test("contract kit: the http processor with the reference backend meets every rule", async () => {
@@ -60,6 +65,7 @@ Deno.test("contract kit: the http processor with the reference backend meets eve
           }),
         store: scopedKv(kv, ["kit"]),
         cards: CARDS,
+        avsFailingZip: SANDBOX_AVS_FAILING_ZIP,
       })
     );
     assert.deepEqual(failures(results), []);
@@ -95,6 +101,18 @@ Deno.test("contract kit: a processor that breaks the contract fails the rules it
     "the same idempotency key gets the first answer, never a second charge",
     "a decline carries a payment decline code",
   ]);
+  // Given a ZIP its address verification should fail, a processor that verifies nothing fails it.
+  const avs = await withStore((kv) =>
+    checkProcessorContract({
+      factory: () => broken,
+      store: scopedKv(kv, ["kit"]),
+      cards: CARDS,
+      avsFailingZip: "00000",
+    })
+  );
+  assert.ok(
+    failures(avs).some((line) => line.startsWith("a billing address that fails verification")),
+  );
 });
 
 Deno.test("contract: with the http processor the service still refuses refunds over the balance and captures after a void", async () => {

@@ -190,20 +190,31 @@ for (const mode of ["queue", "poll"] as const) {
       const [walletEvent] = await waitForEvents(wix, wallet.wixTransactionId as string, 1);
       assert.deepEqual(walletEvent.payload.cardDetails, { bin: "424242", lastFour: "4242" });
 
-      // Connect, refused capture, validation errors and replays owe nothing more.
-      await t.call("/v1/connect-account", { credentials: { apiKey: "k" }, wixMerchantId: "m" });
-      await t.call("/v1/void-transaction", {
+      // A refused void of a captured payment owes the void event that confirms the refusal.
+      const refusedVoid = await t.call("/v1/void-transaction", {
         wixTransactionId: captured.wixTransactionId,
         voidAmount: 5000,
       });
+      const [, , refusal] = await waitForEvents(wix, captured.wixTransactionId as string, 3);
+      assert.deepEqual(refusal.body, {
+        event: {
+          void: {
+            wixTransactionId: captured.wixTransactionId,
+            amount: "5000",
+            ...refusedVoid.body,
+          },
+        },
+      });
+      // Connect, validation errors and replays owe nothing more.
+      await t.call("/v1/connect-account", { credentials: { apiKey: "k" }, wixMerchantId: "m" });
       await t.call(CREATE, { wixTransactionId: "broken" });
       await t.call(CREATE, approved);
       await settle(t);
       assert.equal(wix.eventsFor(approved.wixTransactionId as string).length, 1);
       assert.equal(wix.eventsFor(redirect.wixTransactionId as string).length, 0);
-      assert.equal(wix.eventsFor(captured.wixTransactionId as string).length, 2);
+      assert.equal(wix.eventsFor(captured.wixTransactionId as string).length, 3);
       assert.equal(wix.eventsFor("broken").length, 0);
-      assert.equal(wix.events.length, 12);
+      assert.equal(wix.events.length, 13);
       assert.equal(wix.tokensIssued, wix.attempts.length, "one fresh token per attempt");
     });
   });

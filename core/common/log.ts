@@ -1,7 +1,8 @@
 /**
  * Structured JSON logging, one line per event, with redaction as a last line of defence:
- * code only logs fields it chose, but any field named like a secret and any digit run that
- * looks like a card number is masked before the line is written.
+ * code only logs fields it chose, but any field named like a secret or a buyer's personal data
+ * (an address, email, phone, IP) and any digit run that looks like a card number is masked
+ * before the line is written.
  * @module
  */
 
@@ -23,6 +24,9 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 
 const SECRET_KEY =
   /^(number|pan|cvv|cvc|cryptogram|credentials|merchantcredentials|authorization|access_?token|client_?secret|secret|password|api_?key|token|private_?key)$/i;
+// A buyer's personal data (spec §2.2's Address, buyer IP): never logged either.
+const PERSONAL_KEY =
+  /^(billingaddress|shippingaddress|email|phone|fax|firstname|lastname|street|housenumber|zipcode|remoteip|taxidentifier)$/i;
 // 12-19 consecutive digits, optionally separated by single spaces or dashes: anything PAN-shaped.
 const PAN_LIKE = /\b\d(?:[ -]?\d){11,18}\b/g;
 
@@ -33,7 +37,9 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) ? "[redacted]" : redact(item, depth + 1);
+    out[key] = SECRET_KEY.test(key) || PERSONAL_KEY.test(key)
+      ? "[redacted]"
+      : redact(item, depth + 1);
   }
   return out;
 }

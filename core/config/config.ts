@@ -11,7 +11,8 @@ import { ConfigError } from "../common/mod.ts";
 import { parseDuration, parseDurationList } from "../common/mod.ts";
 import type { LogLevel } from "../common/mod.ts";
 import { isAddressOrRange, VERSION } from "../common/mod.ts";
-import { DEPLOY_KV } from "../store/mod.ts";
+import { DEPLOY_KV, isLocalKvFile } from "../store/mod.ts";
+import { REQUIRED_ORDER_FIELD_PATHS } from "../wix/mod.ts";
 import { misspeltVariables } from "./spelling.ts";
 
 export { ConfigError };
@@ -75,6 +76,12 @@ export interface Config {
   sandboxPendingDelayMs: number;
   /** A redirect payment without a buyer's choice for this long is canceled (0 disables). */
   redirectAbandonAfterMs: number;
+  /** Order fields every Create Transaction must carry (paths under `order.description`). */
+  requiredOrderFields: string[];
+  /** Decline 4000 when the items and charges do not add up to the total. */
+  checkCartTotal: boolean;
+  /** Scheduled online backups of the local store: where, how often, how many kept. */
+  backup?: { dir: string; everyMs: number; keep: number };
 }
 
 interface Variable<T> {
@@ -232,6 +239,34 @@ const VARIABLES = {
   PROCESSING_LEASE: { schema: duration(3_600_000).default(60_000), example: "60s" },
   PROCESSOR_TIMEOUT: { schema: duration(600_000).optional(), example: "20s" },
   SANDBOX_PENDING_DELAY: { schema: duration(7 * 24 * 3_600_000).default(10_000), example: "10s" },
+  REQUIRED_ORDER_FIELDS: {
+    schema: z.string().transform((value, ctx) => {
+      const paths = value.split(",").map((path) => path.trim()).filter((path) => path !== "");
+      const unknown = paths.filter((path) => !REQUIRED_ORDER_FIELD_PATHS.includes(path));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `names ${unknown.map((path) => JSON.stringify(path)).join(", ")}, not a ` +
+            `required-field path; use billingAddress, shippingAddress or billingAddress.<field> ` +
+            `(${
+              REQUIRED_ORDER_FIELD_PATHS.filter((path) => path.startsWith("billingAddress."))
+                .map((path) => path.slice("billingAddress.".length)).join(", ")
+            })`,
+        });
+        return z.NEVER;
+      }
+      return paths;
+    }).optional(),
+    example: "billingAddress.zipCode,billingAddress.phone,shippingAddress",
+  },
+  CHECK_CART_TOTAL: {
+    schema: z.enum(["true", "false"], "must be true or false").default("false")
+      .transform((value) => value === "true"),
+    example: "true",
+  },
+  BACKUP_DIR: { schema: nonEmpty.optional(), example: "/var/backups/psp" },
+  BACKUP_EVERY: { schema: duration(7 * 24 * 3_600_000).default(3_600_000), example: "1h" },
+  BACKUP_KEEP: { schema: int(1, 10_000).default(48), example: "48" },
   REDIRECT_ABANDON_AFTER: {
     schema: duration(30 * 24 * 3_600_000).default(1_800_000),
     example: "30m",
@@ -267,6 +302,9 @@ function crossCheck(p: Parsed): void {
       "Example: PROCESSOR_TIMEOUT=20s with PROCESSING_LEASE=60s",
     ]);
   }
+  if (p.BACKUP_DIR !== undefined && p.BACKUP_EVERY < 100) {
+    throw new ConfigError(["BACKUP_EVERY must be at least 100ms. Example: BACKUP_EVERY=1h"]);
+  }
   if ((p.TLS_CERT_FILE === undefined) !== (p.TLS_KEY_FILE === undefined)) {
     throw new ConfigError([
       "TLS_CERT_FILE and TLS_KEY_FILE must be set together (the certificate chain and its key)",
@@ -300,6 +338,14 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   if (problems.length > 0) throw new ConfigError(problems);
   const p = parsed as Parsed;
   crossCheck(p);
+  // On Deno Deploy the app's provisioned database; a local file would vanish with the isolate.
+  const kvPath = p.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? DEPLOY_KV : "./data/psp.sqlite3");
+  if (p.BACKUP_DIR !== undefined && !isLocalKvFile(kvPath)) {
+    throw new ConfigError([
+      `BACKUP_DIR copies a local KV file, and KV_PATH=${kvPath} is not one: Deno Deploy and ` +
+      "remote KV are backed up where they run (see docs/operations.md); unset BACKUP_DIR",
+    ]);
+  }
   return {
     warnings: misspeltVariables(env, CONFIG_VARIABLES),
     port: p.PORT,
@@ -308,8 +354,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     wixAppId: p.WIX_APP_ID,
     wixAppSecret: p.WIX_APP_SECRET,
     wixApiBaseUrl: p.WIX_API_BASE_URL,
-    // On Deno Deploy the app's provisioned database; a local file would vanish with the isolate.
-    kvPath: p.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? DEPLOY_KV : "./data/psp.sqlite3"),
+    kvPath,
     pspApiKey: p.PSP_API_KEY,
     metricsToken: p.METRICS_TOKEN,
     publicBaseUrl: p.PUBLIC_BASE_URL,
@@ -341,5 +386,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     processorTimeoutMs: p.PROCESSOR_TIMEOUT ?? Math.min(20_000, Math.floor(p.PROCESSING_LEASE / 2)),
     sandboxPendingDelayMs: p.SANDBOX_PENDING_DELAY,
     redirectAbandonAfterMs: p.REDIRECT_ABANDON_AFTER,
+    requiredOrderFields: p.REQUIRED_ORDER_FIELDS ?? [],
+    checkCartTotal: p.CHECK_CART_TOTAL,
+    backup: p.BACKUP_DIR === undefined
+      ? undefined
+      : { dir: p.BACKUP_DIR, everyMs: p.BACKUP_EVERY, keep: p.BACKUP_KEEP },
   };
 }

@@ -5,7 +5,7 @@
  */
 
 import { ConfigError, isDomainError } from "../common/mod.ts";
-import { isLocalKvFile, openKv, probeWrite } from "../store/mod.ts";
+import { holdStoreShared, isLocalKvFile, openKv, probeWrite } from "../store/mod.ts";
 
 /** Why `path` cannot be a KV database file, if a look at the file system says so. */
 async function kvPathProblem(path: string): Promise<string | undefined> {
@@ -19,8 +19,9 @@ async function kvPathProblem(path: string): Promise<string | undefined> {
 }
 
 /**
- * Opens the KV at `path` and commits one probe write, or throws a {@link ConfigError} naming
- * `KV_PATH` and the fix: a server that cannot write must not start and say it is ready.
+ * Opens the KV at `path` under the store's shared lock (held until the KV is closed: a restore
+ * waits for it) and commits one probe write, or throws a {@link ConfigError} naming `KV_PATH`
+ * and the fix: a server that cannot write must not start and say it is ready.
  */
 export async function openConfiguredKv(
   path: string,
@@ -28,7 +29,19 @@ export async function openConfiguredKv(
 ): Promise<Deno.Kv> {
   const problem = await kvPathProblem(path);
   if (problem) throw new ConfigError([problem]);
-  const kv = await openOrExplain(path, options);
+  const lock = await holdStoreShared(path).catch((error) => {
+    throw cannotOpen(path, error);
+  });
+  const kv = await openOrExplain(path, options).catch((error) => {
+    lock.release();
+    throw error;
+  });
+  // The lock lives as long as the store is open, whichever path closes it.
+  const close = kv.close.bind(kv);
+  kv.close = () => {
+    close();
+    lock.release();
+  };
   try {
     await probeWrite(kv, STARTUP_PROBE_TIMEOUT_MS);
   } catch (error) {
@@ -54,14 +67,19 @@ async function openOrExplain(
   try {
     return await openKv(path, options);
   } catch (error) {
-    // Deno's own hint ("run again with --allow-all") is not the fix: the path is.
-    const message = (error as Error).message.split("\n")[0];
-    const reason = /^Requires /.test(message)
-      ? "the server is not allowed to use that path"
-      : message;
-    throw new ConfigError([
-      `KV_PATH=${path} cannot be opened (${reason}); use a file in a directory this user may ` +
-      "write, e.g. KV_PATH=./data/psp.sqlite3, or :memory: for a throwaway database",
-    ]);
+    throw cannotOpen(path, error);
   }
+}
+
+/** The {@link ConfigError} of a `KV_PATH` that cannot be opened (or its lock file made). */
+function cannotOpen(path: string, error: unknown): ConfigError {
+  // Deno's own hint ("run again with --allow-all") is not the fix: the path is.
+  const message = (error as Error).message.split("\n")[0];
+  const reason = /^Requires /.test(message)
+    ? "the server is not allowed to use that path"
+    : message;
+  return new ConfigError([
+    `KV_PATH=${path} cannot be opened (${reason}); use a file in a directory this user may ` +
+    "write, e.g. KV_PATH=./data/psp.sqlite3, or :memory: for a throwaway database",
+  ]);
 }

@@ -154,10 +154,12 @@ export function listPage(
   data: TransactionPage,
   olderHref: string | undefined,
   csrf: string,
+  csvHref: string,
 ): string {
   return page(
     title,
-    h`${transactionRows(data.transactions)}${
+    h`<p><a href="${csvHref}" download>Download every one as CSV</a> (for finance: the same
+columns as <code>cli export</code>)</p>${transactionRows(data.transactions)}${
       olderHref
         ? h`<p><a href="${olderHref}">Older →</a></p>`
         : h`<p class="muted">No older transactions.</p>`

@@ -70,11 +70,15 @@ async function post(
       await response.body?.cancel();
       return answer;
     }
-    return { ...answer, json: await response.json().catch(() => ({})) };
+    // A body that is not JSON (an HTML page from a captive proxy, say) reads as undefined.
+    return { ...answer, json: await response.json().catch(() => undefined) };
   } finally {
     clearTimeout(timer);
   }
 }
+
+const isJsonObject = (value: unknown) =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** A fresh OAuth token (spec §3.1), or why there is none. */
 async function fetchToken(
@@ -115,12 +119,28 @@ async function submitEvent(
       "wix.submit_event",
       {},
       () =>
-        post(config, "/payments/v1/provider-platform-events", {
-          "authorization": token.token,
-          "user-agent": `${config.pspName}/${config.pspVersion}`,
-        }, body),
+        post(
+          config,
+          "/payments/v1/provider-platform-events",
+          {
+            "authorization": token.token,
+            "user-agent": `${config.pspName}/${config.pspVersion}`,
+          },
+          body,
+          true,
+        ),
     );
-    if (response.status === 200) return { ok: true, status: 200 };
+    // Wix answers 200 with a JSON object (`{}`, spec §3.2); a 200 with anything else came from
+    // something between us and Wix, and Wix has not seen the event.
+    if (response.status === 200 && isJsonObject(response.json)) return { ok: true, status: 200 };
+    if (response.status === 200) {
+      return {
+        ok: false,
+        status: 200,
+        error: "Submit Event answered HTTP 200 without a JSON " +
+          "object (a captive portal or proxy in the way?)",
+      };
+    }
     return {
       ok: false,
       status: response.status,

@@ -2,7 +2,9 @@
  * Capture and Void of an authorization (spec §2.4, §2.5) as steps of the operation driver.
  * They share one flow and differ in the amount rule and the status reached; each is stored on
  * its transaction (one of each at most), idempotent on `wixTransactionId` and the operation.
- * A refusal changes nothing and owes no webhook: the state Wix knows is unchanged.
+ * A refusal of a known transaction changes no state but owes the capture or void event that
+ * confirms it, with its reason code (spec §2.5: every capture and void is confirmed by
+ * webhook); a refused repeat owes an identical event, which the contract allows.
  * @module
  */
 
@@ -34,6 +36,11 @@ export interface AuthorizationRequest {
 
 type Kind = "capture" | "void";
 
+/** A refusal of a known transaction: its decline, and the event that confirms it. */
+interface Refused {
+  refused: OperationRecord;
+}
+
 /** The claim's answer without a claim: unknown transaction, busy, repeat or refusal. */
 function answerWithoutClaim(
   kind: Kind,
@@ -41,7 +48,7 @@ function answerWithoutClaim(
   request: AuthorizationRequest,
   claim: Claim,
   leaseMs: number,
-) {
+): { settled: Record<string, unknown> } | Refused | typeof BUSY | undefined {
   if (!tx) {
     const unknown = `transaction ${request.wixTransactionId} is unknown`;
     return {
@@ -59,7 +66,10 @@ function answerWithoutClaim(
   }
   if (tx[kind === "capture" ? "void" : "capture"]?.status === "processing") return BUSY;
   const refusal = authorizationRefusal(kind, tx, request.pluginTransactionId, request.amount);
-  return refusal ? { settled: declineBody(refusal) } : undefined;
+  if (!refusal) return undefined;
+  return {
+    refused: { status: "declined", amount: request.amount, decline: refusal, at: claim.at },
+  };
 }
 
 /** The steps of a capture (`kind` "capture") or a void. */
@@ -73,6 +83,15 @@ export function authorizationOperation(
       const key = kvKeys.transaction(request.wixTransactionId);
       const entry = await ctx.kv.get<TransactionRecord>(key);
       const answer = answerWithoutClaim(kind, entry.value, request, claim, ctx.processingLeaseMs);
+      if (answer && typeof answer === "object" && "refused" in answer) {
+        // No state changes; the refusal's event is owed with the transaction's next sequence.
+        const next: TransactionRecord = { ...entry.value!, updatedAt: claim.at };
+        const op = ctx.kv.atomic().check(entry);
+        const event = operationEvent(kind, next, answer.refused);
+        ctx.outbox.owe(op, next, kind, "final", event, claim.at);
+        op.set(key, next);
+        return { commit: op, value: { settled: operationResponse(answer.refused) } };
+      }
       if (answer) return { done: answer };
       const operation: OperationRecord = {
         status: "processing",

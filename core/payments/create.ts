@@ -1,12 +1,11 @@
 /**
  * Create Transaction (spec §2.2) as steps of the operation driver: claim the
- * `wixTransactionId` (a reused id with another request is a conflict; an unsupported currency
- * is declined here without asking the processor), ask the processor, record its outcome through
- * the state machine with the webhook it owes.
+ * `wixTransactionId` (a reused id with another request is a conflict; an order the service
+ * declines itself, `order_rules.ts`, is declined here without asking the processor), ask the
+ * processor, record its outcome through the state machine with the webhook it owes.
  * @module
  */
 
-import { isSupportedCurrency, reason } from "../wix/mod.ts";
 import type { CreateTransactionRequest } from "../wix/mod.ts";
 import { paymentOutcomeProblem } from "../processor/mod.ts";
 import type { PaymentOutcome } from "../processor/mod.ts";
@@ -16,6 +15,7 @@ import type { Operation, PaymentsContext } from "./driver.ts";
 import { newTransaction, paymentFingerprint, paymentInput } from "./input.ts";
 import { transactionResponse } from "./messages.ts";
 import { planOutcome, recordPaymentOutcome, writeChange } from "./outcome.ts";
+import { serviceDecline } from "./order_rules.ts";
 import { indexTransaction } from "./records.ts";
 import type { TransactionRecord } from "./records.ts";
 
@@ -50,12 +50,9 @@ export const createOperation: Operation<CreateRequest, TransactionRecord, Paymen
       return { commit: ctx.kv.atomic().check(entry).set(key, taken), value: { claimed: taken } };
     }
     const fresh = newTransaction(request, fingerprint, claim.at, claim);
-    if (!isSupportedCurrency(fresh.currency)) {
+    const decline = serviceDecline(request, ctx.orderRules);
+    if (decline) {
       // Declined by the service itself; the processor is never asked (spec §6.2 item 2).
-      const decline = reason(
-        "CURRENCY_NOT_SUPPORTED",
-        `Currency ${fresh.currency} is not supported`,
-      );
       const plan = planOutcome(fresh, { kind: "declined", ...decline }, claim.at, "service", 0);
       if (!("change" in plan)) throw new Error("a new transaction must accept a decline");
       const op = ctx.kv.atomic().check(entry);
@@ -73,7 +70,7 @@ export const createOperation: Operation<CreateRequest, TransactionRecord, Paymen
   call: (ctx, { request }, tx, call) =>
     ctx.processor.createPayment(paymentInput(request, tx), call),
 
-  contractProblem: paymentOutcomeProblem,
+  contractProblem: (outcome, tx) => paymentOutcomeProblem(outcome, tx.amount),
 
   release: (ctx, tx, token) =>
     releaseClaim<TransactionRecord>(

@@ -25,6 +25,7 @@ import type { Outbox } from "../delivery/mod.ts";
 import type { PaymentProcessor, ProcessorCall } from "../processor/mod.ts";
 import { atomicRetry } from "../store/mod.ts";
 import type { AtomicStep } from "../store/mod.ts";
+import type { OrderRules } from "./order_rules.ts";
 import type { Claim } from "./records.ts";
 
 /** A JSON body answered to Wix with HTTP 200. */
@@ -45,6 +46,8 @@ export interface PaymentsContext {
   processorTimeoutMs: number;
   /** A redirect payment with no buyer choice for this long is canceled (0: never). */
   redirectAbandonAfterMs: number;
+  /** What every order must carry (required fields, a matching cart). */
+  orderRules: OrderRules;
 }
 
 /** The claim step's answer when another request holds the key. */
@@ -76,8 +79,8 @@ export interface Operation<R, C, O> {
   logFields(claimed: C): Record<string, unknown>;
   /** Asks the processor, passing `call` (its abort signal and deadline) on. */
   call(ctx: PaymentsContext, request: R, claimed: C, call: ProcessorCall): Promise<O>;
-  /** Why `outcome` breaks the processor's contract, if it does. */
-  contractProblem(outcome: O): string | undefined;
+  /** Why `outcome` breaks the processor's contract for `claimed`, if it does. */
+  contractProblem(outcome: O, claimed: C): string | undefined;
   /** Releases the claim `token` if the record still holds it. */
   release(ctx: PaymentsContext, claimed: C, token: string): Promise<void>;
   /**
@@ -120,7 +123,7 @@ export async function runOperation<R, C, O>(
       operation.name,
       operation.logFields(claimed),
       (call) => operation.call(ctx, request, claimed, call),
-      (answer) => operation.contractProblem(answer),
+      (answer) => operation.contractProblem(answer, claimed),
       () => operation.release(ctx, claimed, claim.token),
     );
     const answer = await inSpan(

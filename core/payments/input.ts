@@ -6,7 +6,7 @@
 
 import { sha256Hex } from "../common/mod.ts";
 import { cardDetailsOfPan, isCardNumber } from "../processor/mod.ts";
-import type { CardDetails, PaymentInput } from "../processor/mod.ts";
+import type { Address, CardDetails, OrderInput, PaymentInput } from "../processor/mod.ts";
 import { CARD_METHOD_ID, GOOGLE_PAY_METHOD_ID } from "../wix/mod.ts";
 import type { CreateTransactionRequest, PaymentMethodInput } from "../wix/mod.ts";
 import type { Claim, TransactionRecord } from "./records.ts";
@@ -119,12 +119,46 @@ export function paymentInput(
     setupCredentialsOnFile: request.setupCredentialsOnFile
       ? { offSession: request.setupCredentialsOnFile.offSession ?? false }
       : undefined,
-    order: {
-      id: tx.order?.id,
-      items: tx.order?.items ?? [],
-      returnUrls: tx.returnUrls,
-    },
+    mode: request.mode,
+    order: orderInput(request),
   };
+}
+
+/**
+ * Everything Wix sent of the order, in the processor's terms: read from the request on every
+ * call (a retry brings the same request), so the addresses, the buyer's contact details and IP
+ * need never be stored.
+ */
+export function orderInput(request: CreateTransactionRequest): OrderInput {
+  const { description } = request.order;
+  return withoutAbsent({
+    id: request.order.id,
+    items: (description.items ?? []).map((item) =>
+      withoutAbsent({ ...item, quantity: item.quantity ?? 1 })
+    ),
+    charges: description.charges,
+    billingAddress: description.billingAddress && addressOf(description.billingAddress),
+    shippingAddress: description.shippingAddress && addressOf(description.shippingAddress),
+    buyer: description.buyerInfo,
+    remoteIp: request.fraudInformation?.remoteIp,
+    returnUrls: request.order.returnUrls,
+  });
+}
+
+function addressOf(address: Address): Address {
+  const { taxIdentifier, ...fields } = address;
+  const tax = taxIdentifier && withoutAbsent(taxIdentifier);
+  return withoutAbsent({
+    ...fields,
+    taxIdentifier: tax && Object.keys(tax).length > 0 ? tax : undefined,
+  });
+}
+
+/** `value` without its `undefined` fields: a field Wix omitted is absent, not present-but-empty. */
+function withoutAbsent<T extends object>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, field]) => field !== undefined),
+  ) as T;
 }
 
 /** The record of a new transaction, claimed by `claim`. */
@@ -149,6 +183,7 @@ export function newTransaction(
     installments: Math.max(request.installments ?? 1, 1),
     paymentType: paymentTypeOf(request),
     returnUrls: request.order.returnUrls,
+    billingCountry: description.billingAddress?.countryCode,
     order: {
       id: request.order.id,
       items: (description.items ?? []).slice(0, 50).map((item) => ({

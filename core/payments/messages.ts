@@ -8,6 +8,7 @@
 import type { Decline } from "../processor/mod.ts";
 import type { SubmitEventBody } from "../delivery/mod.ts";
 import type { OperationRecord, RefundRecord, TransactionRecord } from "./records.ts";
+import { wasApproved } from "./state_machine.ts";
 
 /** `{reasonCode, errorCode, errorMessage}` within the schema's length limits, or `{}`. */
 export function declineBody(decline: Decline | undefined): Record<string, unknown> {
@@ -44,9 +45,15 @@ export function transactionResponse(tx: TransactionRecord): Record<string, unkno
   return body;
 }
 
-/** The transaction event for a transaction's current (pending or final) state. */
+/**
+ * The transaction event for a transaction's current (pending or final) state; after a partial
+ * authorization it carries `authorizedAmount`, a string like every amount in events (§3.3).
+ */
 export function transactionEvent(tx: TransactionRecord): SubmitEventBody {
   const { redirectUrl: _redirect, ...body } = transactionResponse(tx);
+  if (tx.authorizedAmount !== undefined && wasApproved(tx.status)) {
+    body.authorizedAmount = String(tx.authorizedAmount);
+  }
   return { event: { transaction: { wixTransactionId: tx.wixTransactionId, ...body } } };
 }
 

@@ -25,6 +25,8 @@ import type { PaymentsContext, SpiBody } from "./driver.ts";
 import { runPaymentJob } from "./jobs.ts";
 import { recordPaymentOutcome } from "./outcome.ts";
 import type { AppliedOutcome, OutcomeResult } from "./outcome.ts";
+import { redeliverSince } from "./redeliver.ts";
+import type { RedeliverySummary } from "./redeliver.ts";
 import { recordPspRefund, refundOperation } from "./refund.ts";
 import type { PspRefundResult } from "./refund.ts";
 import type { PaymentJob } from "./records.ts";
@@ -33,10 +35,13 @@ import type { JobResult } from "../store/mod.ts";
 
 export type { SpiBody } from "./driver.ts";
 export { planOutcome } from "./outcome.ts";
+export { NO_ORDER_RULES } from "./order_rules.ts";
+export type { OrderRules } from "./order_rules.ts";
 export type { AppliedOutcome, OutcomeResult } from "./outcome.ts";
 export { cardDetailsOf, paymentFingerprint, paymentMethodOf } from "./input.ts";
 export { newRefundId } from "./refund.ts";
 export type { PspRefundResult } from "./refund.ts";
+export type { RedeliverySummary } from "./redeliver.ts";
 export { balanceRefusal } from "./refusals.ts";
 export * from "./records.ts";
 export * from "./state_machine.ts";
@@ -71,6 +76,8 @@ export interface Payments {
     amount: number,
     pluginRefundId?: string,
   ): Promise<PspRefundResult>;
+  /** Owes again the latest webhook of every transaction and refund changed since `since` (ms). */
+  redeliverSince(since: number): Promise<RedeliverySummary>;
   /** Runs one due payment job (for the sweeper). */
   runJob(job: PaymentJob): Promise<JobResult>;
   /** What a processor plugin may do with payments: report later outcomes, look one up. */
@@ -101,6 +108,7 @@ export function createPayments(options: PaymentsOptions): Payments {
     },
     recordPspRefund: (wixTransactionId, amount, pluginRefundId) =>
       recordPspRefund(ctx, wixTransactionId, amount, pluginRefundId),
+    redeliverSince: (since) => redeliverSince(ctx, since),
     runJob: (job) => runPaymentJob(ctx, job),
     port: paymentsPort(ctx),
   };

@@ -24,6 +24,8 @@ export type AppliedOutcome =
     pluginTransactionId?: string;
     cardDetails?: CardDetails;
     credentialsOnFile?: CredentialsOnFile;
+    /** A partial authorization: the amount approved, below the transaction's. */
+    authorizedAmount?: number;
   }
   | ({ kind: "declined"; pluginTransactionId?: string } & Decline)
   | { kind: "pending"; pluginTransactionId?: string; reasonCode: number }
@@ -94,7 +96,8 @@ function outcomeFields(tx: TransactionRecord, outcome: AppliedOutcome): Partial<
   switch (outcome.kind) {
     case "approved":
       return {
-        capturedAmount: tx.authorizeOnly ? 0 : tx.amount,
+        capturedAmount: tx.authorizeOnly ? 0 : outcome.authorizedAmount ?? tx.amount,
+        authorizedAmount: outcome.authorizedAmount,
         reportedCard: outcome.cardDetails,
         credentialsOnFile: outcome.credentialsOnFile,
       };

@@ -65,6 +65,13 @@ export interface TransactionRecord {
   returnUrls?: ReturnUrls;
   /** What the sandbox checkout page shows. */
   order?: { id?: string; items: { name: string; quantity: number; price?: number }[] };
+  /**
+   * The billing address's country, the one part of the buyer's address kept (the console shows
+   * it); the rest is passed to the processor and never stored.
+   */
+  billingCountry?: string;
+  /** A partial authorization: the amount approved when less than `amount` was. */
+  authorizedAmount?: number;
   /** Money taken: the amount once approved (or captured). */
   capturedAmount: number;
   refundedAmount: number;

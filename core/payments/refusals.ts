@@ -106,19 +106,25 @@ export function authorizationRefusal(
       "TRANSACTION_MISMATCH",
     );
   }
-  if (kind === "capture" && amount > tx.amount) {
+  const authorized = authorizedAmountOf(tx);
+  if (kind === "capture" && amount > authorized) {
     return reason(
       "INVALID_AMOUNT",
-      `captureAmount ${amount} exceeds the authorized amount ${tx.amount}`,
+      `captureAmount ${amount} exceeds the authorized amount ${authorized}`,
     );
   }
-  if (kind === "void" && amount !== tx.amount) {
+  if (kind === "void" && amount !== authorized) {
     return reason(
       "INVALID_AMOUNT",
-      `voidAmount ${amount} must equal the authorized amount ${tx.amount}`,
+      `voidAmount ${amount} must equal the authorized amount ${authorized}`,
     );
   }
   return undefined;
+}
+
+/** What the processor authorized: less than the amount after a partial authorization. */
+export function authorizedAmountOf(tx: TransactionRecord): number {
+  return tx.authorizedAmount ?? tx.amount;
 }
 
 /** The decline part of a processor's answer, without its `kind`. */

@@ -40,6 +40,9 @@ const TRANSITIONS: Record<TransactionStatus, readonly TransactionStatus[]> = {
   canceled: [],
 };
 
+/** Every transaction status. */
+export const TRANSACTION_STATUSES = Object.keys(TRANSITIONS) as readonly TransactionStatus[];
+
 /** The result of checking a transition. */
 export type TransitionCheck = { ok: true } | { ok: false; reason: string };
 

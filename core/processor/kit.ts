@@ -29,6 +29,8 @@ export interface ContractKitOptions {
   merchantCredentials?: Record<string, string>;
   /** For a pending card: how long until its later outcome is due (the kit sweeps past it). */
   pendingDelayMs?: number;
+  /** A billing ZIP the processor's address verification fails (declined 3008), if it has one. */
+  avsFailingZip?: string;
 }
 
 /** One rule's result. */
@@ -68,7 +70,44 @@ export function kitPaymentInput(
     moto: false,
     offSession: false,
     scaRequested: false,
-    order: { items: [{ name: "Kit item", quantity: 1, price: amount }] },
+    mode: "sandbox",
+    order: kitOrder(amount),
+  };
+}
+
+/** An order carrying every field Wix may send: what a real acquirer's adapter receives. */
+export function kitOrder(amount: number, billingZip = "10115"): PaymentInput["order"] {
+  const address = {
+    firstName: "Jane",
+    lastName: "Brown",
+    company: "Kit Ltd",
+    address: "Main Street 1",
+    street: "Main Street",
+    houseNumber: "1",
+    city: "Berlin",
+    state: "BE",
+    zipCode: billingZip,
+    countryCode: "DE",
+    phone: "+49 30 1234567",
+    fax: "+49 30 1234568",
+    email: "jane@example.com",
+    taxIdentifier: { id: "DE123456789", type: "VAT" },
+  };
+  return {
+    id: "kit-order",
+    items: [{
+      id: "kit-item",
+      name: "Kit item",
+      quantity: 1,
+      price: amount - 100,
+      description: "One kit item",
+      category: "physical",
+    }],
+    charges: { tax: 50, shipping: 70, discount: 20 },
+    billingAddress: address,
+    shippingAddress: { ...address, company: undefined },
+    buyer: { buyerId: "kit-buyer", buyerLanguage: "en" },
+    remoteIp: "203.0.113.10",
   };
 }
 
@@ -198,9 +237,24 @@ async function operationsAnswerOncePerKey(run: KitRun): Promise<string> {
   return `refund ${refunds[0].kind}, capture ${captures[0].kind}`;
 }
 
+async function failsAddressVerification(run: KitRun): Promise<string> {
+  const zip = run.options.avsFailingZip!;
+  const input = kitPaymentInput(run.id("avs"), run.options.cards.approve, run.credentials);
+  input.order = kitOrder(input.amount, zip);
+  const outcome = await run.plugin.processor.createPayment(input, live());
+  expect(
+    outcome.kind === "declined" && outcome.reasonCode === 3008,
+    `billing ZIP ${zip} answered ${JSON.stringify(outcome)}, not a 3008 decline`,
+  );
+  return `billing ZIP ${zip} declined 3008`;
+}
+
 /** The rules every processor meets, in the order they run. */
 const RULES: [string, (run: KitRun) => Promise<string>][] = [
-  ["an approval carries a pluginTransactionId and meets the contract", approves],
+  [
+    "an approval, of an order carrying every field Wix sends, meets the contract",
+    approves,
+  ],
   ["the same idempotency key gets the first answer, never a second charge", answersRetriesTheSame],
   ["a decline carries a payment decline code", declinesWithADeclineCode],
   ["an aborted call leaves nothing half-done", leavesNothingWhenAborted],
@@ -218,6 +272,12 @@ export async function checkProcessorContract(
   const results: ContractResult[] = [];
   for (const [name, check] of RULES) results.push(await rule(name, () => check(run)));
   results.push(await pendingRule(run));
+  const avs = "a billing address that fails verification is declined 3008";
+  results.push(
+    options.avsFailingZip === undefined
+      ? { rule: avs, passed: true, skipped: true, detail: "no avsFailingZip given" }
+      : await rule(avs, () => failsAddressVerification(run)),
+  );
   return results;
 }
 

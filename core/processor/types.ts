@@ -41,18 +41,30 @@ export function isCardNumber(pan: string): boolean {
   return /^\d{12,19}$/.test(pan);
 }
 
-/** Stored-credential references returned when Wix asks to set up recurring payments. */
+/**
+ * Stored-credential references returned when Wix asks to set up recurring payments.
+ * `transactionLinkId` is Mastercard's (1-22 characters); `paymentMethod` names the stored
+ * means (1-100 characters), as the newer contract allows.
+ */
 export type CredentialsOnFile =
-  | { cardReference: { networkTransactionId: string; dsTransactionId?: string } }
-  | { paymentMethodReference: { token: string } };
+  | {
+    cardReference: {
+      networkTransactionId: string;
+      dsTransactionId?: string;
+      transactionLinkId?: string;
+    };
+    paymentMethod?: string;
+  }
+  | { paymentMethodReference: { token: string }; paymentMethod?: string };
 
 /** Connect Account input. */
 export interface ConnectAccountInput {
   wixMerchantId: string;
   credentials: Record<string, string>;
+  /** ISO 3166-1 alpha-2. */
   country?: string;
   currency?: string;
-  mode?: string;
+  mode?: "live" | "sandbox";
 }
 
 /** Connect Account result. */
@@ -67,10 +79,59 @@ export type ConnectOutcome =
   }
   | ({ kind: "declined" } & Decline);
 
-/** The order being paid, as far as a processor may show or report it. */
-export interface OrderInput {
+/**
+ * A postal address with the buyer's contact details (the contract's `Address`). Every field is
+ * absent when Wix sent none (never an empty string). Personal data: the service passes it to
+ * the processor and keeps none of it but the billing country; never log it.
+ */
+export interface Address {
+  firstName?: string;
+  lastName?: string;
+  company?: string;
+  /** Street and house number in one line. */
+  address?: string;
+  street?: string;
+  houseNumber?: string;
+  city?: string;
+  state?: string;
+  zipCode?: string;
+  /** ISO 3166-1 alpha-2. */
+  countryCode?: string;
+  phone?: string;
+  fax?: string;
+  email?: string;
+  taxIdentifier?: { id?: string; type?: string };
+}
+
+/** One line of the order. Amounts in minor units. */
+export interface OrderItem {
   id?: string;
-  items: { name: string; quantity: number; price?: number }[];
+  name?: string;
+  /** 1 when Wix sent none. */
+  quantity: number;
+  /** The unit price. */
+  price?: number;
+  description?: string;
+  /** `physical`, `digital` or Wix's `undefined`. */
+  category?: string;
+}
+
+/** The order being paid: what a processor may show, check (AVS, 3-D Secure 2) or report. */
+export interface OrderInput {
+  /** Wix's order id. */
+  id?: string;
+  items: OrderItem[];
+  /** Tax, shipping and discount in minor units, already included in the total. */
+  charges?: { tax?: number; shipping?: number; discount?: number };
+  billingAddress?: Address;
+  shippingAddress?: Address;
+  buyer?: {
+    buyerId?: string;
+    /** ISO 639-1. */
+    buyerLanguage?: string;
+  };
+  /** The buyer's IP address (`fraudInformation.remoteIp`). */
+  remoteIp?: string;
   /** Where the buyer goes back to after a redirect page, by outcome. */
   returnUrls?: { successUrl?: string; errorUrl?: string; cancelUrl?: string; pendingUrl?: string };
 }
@@ -103,6 +164,8 @@ export interface PaymentInput {
    * `credentialsOnFile`. `offSession` says whether those charges will be merchant-initiated.
    */
   setupCredentialsOnFile?: { offSession: boolean };
+  /** The merchant account's mode, when Wix says: `live` or `sandbox`. */
+  mode?: "live" | "sandbox";
   order: OrderInput;
 }
 
@@ -113,6 +176,11 @@ export type PaymentOutcome =
     pluginTransactionId: string;
     cardDetails?: CardDetails;
     credentialsOnFile?: CredentialsOnFile;
+    /**
+     * A partial authorization: less than asked was approved (minor units, at least 1 and below
+     * the amount). Later captures and refunds are bounded by it.
+     */
+    authorizedAmount?: number;
   }
   | ({ kind: "declined"; pluginTransactionId?: string } & Decline)
   | {

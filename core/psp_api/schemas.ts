@@ -30,9 +30,14 @@ export const pspOutcomeRequest = z.object({
       cardReference: z.object({
         networkTransactionId: z.string().min(1).max(200),
         dsTransactionId: z.string().max(200).optional(),
+        transactionLinkId: z.string().min(1).max(22).optional(),
       }),
+      paymentMethod: z.string().min(1).max(100).optional(),
     }).strict(),
-    z.object({ paymentMethodReference: z.object({ token: z.string().min(1).max(200) }) }).strict(),
+    z.object({
+      paymentMethodReference: z.object({ token: z.string().min(1).max(200) }),
+      paymentMethod: z.string().min(1).max(100).optional(),
+    }).strict(),
   ], "must be {cardReference: {networkTransactionId}} or {paymentMethodReference: {token}}")
     .optional(),
 }).superRefine((request, ctx) => {
@@ -63,6 +68,14 @@ export const pspRefundRequest = z.object({
     "must be 1-200 letters, digits, '.', '_', ':' or '-'",
   )
     .optional(),
+});
+
+/** `POST /psp/v1/webhooks/redeliver`: owe again what changed since an ISO time. */
+export const pspRedeliverSinceRequest = z.object({
+  since: z.string().refine(
+    (value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)),
+    "must be an ISO 8601 time, e.g. 2026-12-01T09:30:00Z",
+  ).transform((value) => Date.parse(value)),
 });
 
 export type PspOutcomeRequest = z.output<typeof pspOutcomeRequest>;

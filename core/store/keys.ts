@@ -20,6 +20,7 @@ export const kvKeys = {
 
   /** A refund: `RefundRecord`, keyed by this service's `pluginRefundId`. */
   refund: (pluginRefundId: string): Deno.KvKey => ["refund", pluginRefundId],
+  refundPrefix: (): Deno.KvKey => ["refund"],
   /** Wix's refund idempotency key -> `pluginRefundId`. */
   refundByWixId: (wixRefundId: string): Deno.KvKey => ["refund_by_wix", wixRefundId],
   /** Index of a transaction's refunds (value: `null`). */

@@ -9,6 +9,7 @@
 export * from "./health.ts";
 export * from "./jobs.ts";
 export * from "./keys.ts";
+export * from "./lock.ts";
 export * from "./kv.ts";
 export * from "./scoped.ts";
 export { deferCommit, DEFERRED_COMMIT_MS, groupCommits, groupCommitStats } from "./group_commit.ts";

@@ -65,6 +65,13 @@ registry.declare(
   "refused key attempts, by surface and reason (wrong_key, locked)",
 );
 registry.declare("psp.store.failures", "counter", "KV writes the store did not take");
+registry.declare(
+  "psp.backup.last_success",
+  "gauge",
+  "unix time (s) of the last good scheduled backup (0: none since start)",
+);
+registry.declare("psp.backup.age", "gauge", "seconds since the last good scheduled backup");
+registry.declare("psp.backup.failures", "counter", "scheduled backups that failed");
 
 /** Records one answered SPI request. */
 export function recordSpiRequest(
@@ -133,4 +140,31 @@ export function recordAuthRefused(surface: string, reason: "wrong_key" | "locked
 export function recordStoreFailure(): void {
   otel.storeFailures.add(1);
   registry.add("psp.store.failures", 1);
+}
+
+let lastBackupAt: number | undefined;
+let backupsStartedAt: number | undefined;
+
+/** Scheduled backups are on, from `at`: the age gauge counts from there until the first. */
+export function recordBackupsStarted(at: number): void {
+  backupsStartedAt = at;
+}
+
+/** Records one scheduled backup: its success time, or a failure. */
+export function recordBackup(ok: boolean, at: number): void {
+  if (ok) {
+    lastBackupAt = at;
+    registry.set("psp.backup.last_success", Math.floor(at / 1000));
+  } else {
+    registry.add("psp.backup.failures", 1);
+  }
+}
+
+/**
+ * Sets the backup age gauge for `now` (a scrape): seconds since the last good backup, or since
+ * backups started when none has succeeded yet. Nothing when backups are off.
+ */
+export function refreshBackupAge(now: number): void {
+  if (backupsStartedAt === undefined) return;
+  registry.set("psp.backup.age", Math.floor((now - (lastBackupAt ?? backupsStartedAt)) / 1000));
 }

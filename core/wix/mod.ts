@@ -11,6 +11,7 @@ export * from "./currencies.ts";
 export * from "./keys.ts";
 export * from "./payment_methods.ts";
 export * from "./reason_codes.ts";
+export * from "./required_fields.ts";
 export { rs256KeyOf, verifyRs256 } from "./rs256.ts";
 export type { Rs256Key } from "./rs256.ts";
 export * from "./schemas.ts";

@@ -93,22 +93,64 @@ const returnUrls = z.object({
   pendingUrl: z.string().optional(),
 });
 
+/** An optional text field: an empty string counts as absent (Wix omits, or sends ""). */
+const text = z.string().optional().transform((value) => value === "" ? undefined : value);
+
 const item = z.object({
-  id: z.string().optional(),
-  name: z.string().optional(),
+  id: text,
+  name: text,
   quantity: integer(0).optional(),
   price: amount().optional(),
-  description: z.string().optional(),
-  category: z.string().optional(),
+  description: text,
+  category: text,
 });
+
+/**
+ * The contract's `Address` (spec §2.2): every field an optional string. The street and house
+ * number may also come as `addressDetails.{street, houseNumber}` (the required-field setting's
+ * alias, §9.3); the flat field wins when both are present.
+ */
+const address = z.object({
+  firstName: text,
+  lastName: text,
+  company: text,
+  address: text,
+  street: text,
+  houseNumber: text,
+  addressDetails: z.object({ street: text, houseNumber: text }).optional(),
+  city: text,
+  state: text,
+  zipCode: text,
+  countryCode: text,
+  phone: text,
+  fax: text,
+  email: text,
+  taxIdentifier: z.object({ id: text, type: text }).optional(),
+}).transform(({ addressDetails, ...fields }) => ({
+  ...fields,
+  street: fields.street ?? addressDetails?.street,
+  houseNumber: fields.houseNumber ?? addressDetails?.houseNumber,
+}));
+
+/** `mode` of Connect Account and Create Transaction: absent, `live` or `sandbox`. */
+const mode = z.enum(["live", "sandbox"], "must be live or sandbox when present").optional();
+
+/** The refund reasons of the contract (§2.3); the 2020 list is obsolete. */
+export const REFUND_REASONS = [
+  "UNKNOWN",
+  "DUPLICATE",
+  "FRAUDULENT",
+  "REQUESTED_BY_CUSTOMER",
+] as const;
 
 /** Connect Account request (§2.1). */
 export const connectAccountRequest = z.object({
   credentials,
   wixMerchantId: id,
-  country: z.string().optional(),
+  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as US")
+    .optional(),
   currency: currency.optional(),
-  mode: z.string().optional(),
+  mode,
 });
 
 /** Create Transaction request (§2.2). */
@@ -117,14 +159,14 @@ export const createTransactionRequest = z.object({
   wixMerchantId: id.optional(),
   merchantCredentials: credentials.default({}),
   paymentMethod: z.string().optional(),
-  mode: z.string().optional(),
+  mode,
   installments: integer(0, 1000).optional(),
   authorizeOnly: z.boolean().default(false),
   offSession: z.boolean().optional(),
   moto: z.boolean().optional(),
   scaRequested: z.boolean().optional(),
   setupCredentialsOnFile: z.object({ offSession: z.boolean().optional() }).optional(),
-  fraudInformation: z.object({ remoteIp: z.string().optional() }).optional(),
+  fraudInformation: z.object({ remoteIp: text }).optional(),
   paymentMethodData: z.object({
     card: card.optional(),
     googlePay: googlePay.optional(),
@@ -147,8 +189,9 @@ export const createTransactionRequest = z.object({
         shipping: amount().optional(),
         discount: amount().optional(),
       }).optional(),
-      buyerInfo: z.object({ buyerId: z.string().optional(), buyerLanguage: z.string().optional() })
-        .optional(),
+      billingAddress: address.optional(),
+      shippingAddress: address.optional(),
+      buyerInfo: z.object({ buyerId: text, buyerLanguage: text }).optional(),
     }),
     returnUrls: returnUrls.optional(),
   }),
@@ -241,17 +284,21 @@ function checkCredentials(request: PaymentMethodFields, issue: AddIssue): void {
 export const refundTransactionRequest = z.object({
   wixTransactionId: id,
   wixRefundId: id,
-  pluginTransactionId: id.optional(),
+  // Required by the contract (§2.3): a refund names the payment it refunds both ways.
+  pluginTransactionId: id,
   merchantCredentials: credentials.default({}),
   refundAmount: amount(1),
-  mode: z.string().optional(),
-  reason: z.string().optional(),
+  mode,
+  reason: z.string().refine(
+    (value) => (REFUND_REASONS as readonly string[]).includes(value),
+    { message: `must be one of ${REFUND_REASONS.join(", ")}`, params: FORMAT },
+  ).optional(),
 });
 
 /** Capture Transaction request (§2.4). */
 export const captureTransactionRequest = z.object({
   wixTransactionId: id,
-  pluginTransactionId: id.optional(),
+  pluginTransactionId: id,
   merchantCredentials: credentials.default({}),
   captureAmount: amount(1),
 });
@@ -259,7 +306,7 @@ export const captureTransactionRequest = z.object({
 /** Void Transaction request (§2.5). */
 export const voidTransactionRequest = z.object({
   wixTransactionId: id,
-  pluginTransactionId: id.optional(),
+  pluginTransactionId: id,
   merchantCredentials: credentials.default({}),
   voidAmount: amount(1),
 });

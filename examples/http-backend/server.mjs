@@ -204,11 +204,24 @@ function redirect(input, pluginTransactionId, kind, shown, host, approval = {}) 
   return { status: "redirect", pluginTransactionId, redirectUrl: `http://${host}/checkout/${id}` };
 }
 
+/**
+ * Address verification as a card network does it, from the order the service passes on
+ * (input.order.billingAddress, shippingAddress, buyer, remoteIp, charges, items: docs/processor-
+ * http.openapi.yaml): a card or wallet payment whose billing ZIP is 00000 fails it (3008).
+ * Addresses, emails, phones and IPs are personal data: use them, never log them.
+ */
+function addressRefusal(input) {
+  if (input.method.type === "hostedPage") return null;
+  return input.order?.billingAddress?.zipCode === "00000"
+    ? decline(3008, "the billing address does not match the card's (AVS)")
+    : null;
+}
+
 /** The sandbox's method and card table. */
 function createPayment(input, host) {
   const pluginTransactionId = `ref_${randomUUID()}`;
   const declined = (code, message) => ({ pluginTransactionId, ...decline(code, message) });
-  const refusal = configurationRefusal(input);
+  const refusal = configurationRefusal(input) ?? addressRefusal(input);
   if (refusal) return { pluginTransactionId, ...refusal };
   const method = input.method;
   if (method.type === "hostedPage") {

@@ -17,14 +17,21 @@ const cardDetails = z.object({
   bin: z.string().regex(/^\d{6,8}$/),
   lastFour: z.string().regex(/^\d{4}$/),
 });
+const storedMethod = z.string().min(1).max(100).optional();
 const credentialsOnFile = z.union([
   z.object({
     cardReference: z.object({
       networkTransactionId: z.string().min(1),
       dsTransactionId: z.string().optional(),
+      /** Mastercard's. */
+      transactionLinkId: z.string().min(1).max(22).optional(),
     }),
+    paymentMethod: storedMethod,
   }),
-  z.object({ paymentMethodReference: z.object({ token: z.string().min(1) }) }),
+  z.object({
+    paymentMethodReference: z.object({ token: z.string().min(1) }),
+    paymentMethod: storedMethod,
+  }),
 ]);
 
 /** Create Payment's answer. */
@@ -34,6 +41,8 @@ export const paymentAnswer = z.discriminatedUnion("status", [
     pluginTransactionId: id,
     cardDetails: cardDetails.optional(),
     credentialsOnFile: credentialsOnFile.optional(),
+    /** A partial authorization: less than the amount asked, in minor units. */
+    authorizedAmount: z.number().int().min(1).optional(),
   }),
   z.object({ status: z.literal("declined"), pluginTransactionId: id.optional(), ...decline }),
   z.object({

@@ -22,6 +22,7 @@ import { reasonInfo } from "../../wix/mod.ts";
 import { findStoredCredential, randomId, storeCredential } from "./ledger.ts";
 import type { SandboxCheckout } from "./ledger.ts";
 import {
+  addressRefusal,
   configurationRefusal,
   isExpired,
   luhnValid,
@@ -108,7 +109,7 @@ export async function decidePayment(
   now: number,
 ): Promise<PaymentOutcome> {
   const d: Decision = { ctx, input, op, now, pluginTransactionId: newPluginTransactionId(now) };
-  const refusal = configurationRefusal(input);
+  const refusal = configurationRefusal(input) ?? addressRefusal(input);
   if (refusal) return declined(d, refusal);
   const { method } = input;
   if (method.type === "hostedPage") {

@@ -24,7 +24,7 @@ import { reason } from "../../wix/mod.ts";
 import { decidePayment } from "./decide.ts";
 import { findCheckout, once } from "./ledger.ts";
 import type { SandboxCheckout } from "./ledger.ts";
-import { accountCredentials, SANDBOX_DECLINED_REFUND_AMOUNT, settingsProblem } from "./rules.ts";
+import { accountIdentity, SANDBOX_DECLINED_REFUND_AMOUNT, settingsProblem } from "./rules.ts";
 
 /** What the sandbox needs. */
 export interface SandboxOptions {
@@ -51,7 +51,7 @@ async function connectSandboxAccount(input: ConnectAccountInput): Promise<Connec
   const problem = settingsProblem(input.credentials);
   if (problem) return { kind: "declined", ...reason("MERCHANT_ACCOUNT_INVALID", problem) };
   const digest = await sha256Hex(
-    JSON.stringify([input.wixMerchantId, accountCredentials(input.credentials)]),
+    JSON.stringify([input.wixMerchantId, accountIdentity(input.credentials)]),
   );
   const accountId = `sbx_acct_${digest.slice(0, 24)}`;
   return {

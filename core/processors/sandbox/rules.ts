@@ -28,6 +28,9 @@ export const SANDBOX_CARDS = {
   threeDSecure: "4000000000003220",
 } as const;
 
+/** A billing ZIP that fails address verification (3008) on a card or wallet payment. */
+export const SANDBOX_AVS_FAILING_ZIP = "00000";
+
 /** A refund of exactly this many minor units is declined with 3025 (to exercise failed refunds). */
 export const SANDBOX_DECLINED_REFUND_AMOUNT = 3025;
 
@@ -111,6 +114,20 @@ export function configurationRefusal(input: PaymentInput): Decline | undefined {
   return undefined;
 }
 
+/**
+ * Address verification as a card network does it: a card or wallet payment whose billing ZIP is
+ * {@link SANDBOX_AVS_FAILING_ZIP} is declined 3008. Hosted pages verify nothing.
+ */
+export function addressRefusal(input: PaymentInput): Decline | undefined {
+  if (input.method.type === "hostedPage") return undefined;
+  if (input.order.billingAddress?.zipCode !== SANDBOX_AVS_FAILING_ZIP) return undefined;
+  return reason(
+    "ADDRESS_VERIFICATION_FAILED",
+    "the billing address does not match the card's (AVS)",
+    "AVS_FAILED",
+  );
+}
+
 /** The decline of a stored credential that is unknown, or not the merchant's. */
 export function unknownCredential(what: string): Decline {
   return reason(
@@ -127,6 +144,9 @@ const NOT_IDENTITY = new Set<string>([
   "accountName",
 ]);
 
+/** Credential names that hold a secret: their values change when a merchant rotates them. */
+const SECRET_NAME = /secret|password|passphrase|key|token/i;
+
 /**
  * The credentials that identify the merchant's account, sorted by name: whatever names they
  * have (`apiKey`, Wix's documented `client_id`/`client_secret`, ...), minus sandbox settings.
@@ -135,6 +155,18 @@ export function accountCredentials(credentials: Record<string, string>): [string
   return Object.entries(credentials)
     .filter(([name]) => !NOT_IDENTITY.has(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * What makes the merchant's account the same account across reconnects: the names of all its
+ * credentials, and the values of those that are not secrets (`client_id` yes, `client_secret`
+ * no). A merchant who rotates a secret keeps its `accountId` (spec §2.1: the same site
+ * connecting the same account gets the same id).
+ */
+export function accountIdentity(credentials: Record<string, string>): [string, string | null][] {
+  return accountCredentials(credentials).map((
+    [name, value],
+  ) => [name, SECRET_NAME.test(name) ? null : value]);
 }
 
 /** What is wrong with a merchant's sandbox credentials and settings, if anything. */
