@@ -30,7 +30,7 @@ import { runTrigger, SCENARIOS } from "./cli/trigger.ts";
 import { signWixRequest } from "./cli/wix_signer.ts";
 import { VERSION } from "./core/common/mod.ts";
 import { generateRs256KeyPair } from "./core/wix/mod.ts";
-import { startService } from "./main.ts";
+import { startService } from "./service.ts";
 
 const ENDPOINTS = [
   "connect-account",

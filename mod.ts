@@ -4,8 +4,8 @@
  * @module
  */
 
-export { startService } from "./main.ts";
-export type { RunningService, StartOptions } from "./main.ts";
+export { startService } from "./service.ts";
+export type { RunningService, StartOptions } from "./service.ts";
 export { ConfigError, loadConfig } from "./core/config/mod.ts";
 export type { Config } from "./core/config/mod.ts";
 export { manualClock, systemClock } from "./core/common/mod.ts";

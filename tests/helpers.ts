@@ -14,8 +14,8 @@ import { signWixRequest } from "../cli/wix_signer.ts";
 import type { SignOptions } from "../cli/wix_signer.ts";
 import type { TransactionStatus } from "../core/payments/mod.ts";
 import type { TransactionRecord } from "../core/payments/mod.ts";
-import { startService } from "../main.ts";
-import type { RunningService, StartOptions } from "../main.ts";
+import { startService } from "../service.ts";
+import type { RunningService, StartOptions } from "../service.ts";
 
 let keyPair: Promise<PemKeyPair> | undefined;
 

@@ -15,7 +15,7 @@ import type { RedeliverResult } from "./dead_letters.ts";
 import type { OutboxListener, WebhookQueueMessage } from "./outbox.ts";
 import type { WebhookRecord } from "./records.ts";
 import { createWixClient } from "./wix_client.ts";
-import type { WixClientConfig } from "./wix_client.ts";
+import type { WixClient, WixClientConfig } from "./wix_client.ts";
 import { createWorker } from "./worker.ts";
 
 export { createOutbox, newWebhookId } from "./outbox.ts";
@@ -28,6 +28,7 @@ export { settleAttempt } from "./attempt.ts";
 export { countWebhookBacklog } from "./backlog.ts";
 export type { WebhookBacklog } from "./backlog.ts";
 export * from "./records.ts";
+export type { SendResult, WixClient } from "./wix_client.ts";
 
 /** What delivery needs from the configuration. */
 export interface DeliveryConfig extends WixClientConfig {
@@ -43,6 +44,8 @@ export interface DeliveryOptions {
   clock: Clock;
   /** Whether owed webhooks are announced on the KV queue (else the sweeper alone drives). */
   useQueue: boolean;
+  /** How Wix is called (default: over HTTP, `createWixClient(config)`). */
+  client?: WixClient;
 }
 
 /** The running delivery. */
@@ -84,7 +87,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     // An attempt is two calls of at most the timeout each; the margin covers KV writes.
     leaseMs: 2 * config.webhookTimeoutMs + 2_000,
     retrySchedule: config.webhookRetrySchedule,
-    client: createWixClient(config),
+    client: options.client ?? createWixClient(config),
     concurrency: config.webhookConcurrency,
     callTimeoutMs: config.webhookTimeoutMs,
   }, logger);
