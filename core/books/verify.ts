@@ -42,9 +42,13 @@ const NOT_PAN_FIELDS = new Set([
   "pluginRefundId",
   "wixTransactionId",
   "wixRefundId",
+  "fingerprint",
 ]);
 
-const PAN_RUN = /(?<!\d)\d{12,19}(?!\d)/g;
+// A card number's shape: 13 to 19 digits from a card network's first digit (2 to 6), standing
+// alone (digits inside a hex hash or an id such as `wh_..._190556945094` are not a PAN), and
+// passing Luhn.
+const PAN_RUN = /(?<![0-9A-Za-z_-])[2-6]\d{12,18}(?![0-9A-Za-z_-])/g;
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -149,6 +153,13 @@ async function checkTransaction(
         "lease, with no job to settle it (Wix's retry takes it over)",
     );
   }
+  const amounts = await refundProblems(kv, tx);
+  const settled = amounts.length === 0 ? amounts : await refundProblemsSettled(kv, key);
+  for (const [check, detail] of settled) found(check, key, detail);
+}
+
+/** The refund amounts of `tx` that disagree with its refunds, as read now. */
+async function refundProblems(kv: Deno.Kv, tx: TransactionRecord): Promise<[string, string][]> {
   let succeeded = 0;
   let processing = 0;
   for await (
@@ -159,27 +170,42 @@ async function checkTransaction(
     if (refund.status === "succeeded") succeeded += refund.amount;
     if (refund.status === "processing") processing += refund.amount;
   }
+  const problems: [string, string][] = [];
   if (succeeded !== tx.refundedAmount) {
-    found(
+    problems.push([
       "refunded_amount",
-      key,
       `refundedAmount ${tx.refundedAmount}, succeeded refunds ${succeeded}`,
-    );
+    ]);
   }
   if (processing !== tx.reservedRefundAmount) {
-    found(
+    problems.push([
       "reserved_amount",
-      key,
       `reservedRefundAmount ${tx.reservedRefundAmount}, refunds in progress ${processing}`,
-    );
+    ]);
   }
   if (tx.refundedAmount + tx.reservedRefundAmount > tx.capturedAmount) {
-    found(
+    problems.push([
       "refunds_exceed_capture",
-      key,
       `refunded ${tx.refundedAmount} + reserved ${tx.reservedRefundAmount} > captured ${tx.capturedAmount}`,
-    );
+    ]);
   }
+  return problems;
+}
+
+/**
+ * The refund problems of the transaction at `key` once they hold still: a refund being settled
+ * changes the refund and its transaction in one write, but the two are read one after the
+ * other, so a disagreement is believed only when the transaction did not change around it.
+ */
+async function refundProblemsSettled(kv: Deno.Kv, key: Deno.KvKey): Promise<[string, string][]> {
+  for (let tries = 0; tries < 5; tries++) {
+    const before = await kv.get<TransactionRecord>(key);
+    if (!before.value) return [];
+    const problems = await refundProblems(kv, before.value);
+    const after = await kv.get(key);
+    if (after.versionstamp === before.versionstamp) return problems;
+  }
+  return [];
 }
 
 /** The history must start at `processing` and move only as the state machine allows. */
@@ -203,41 +229,72 @@ async function checkWebhook(
   entry: Deno.KvEntry<WebhookRecord>,
   found: Found,
 ): Promise<void> {
-  const record = entry.value;
-  if (record.state === "queued") {
-    const due = await kv.get(kvKeys.webhookDue(record.nextAttemptAt, record.id));
-    if (due.versionstamp === null) {
-      found("webhook_not_due", entry.key, "a queued webhook without its due entry is never sent");
-    }
-  }
-  if (
-    record.state === "dead" && (await kv.get(kvKeys.webhookDead(record.id))).versionstamp === null
-  ) {
-    found("dead_not_listed", entry.key, "a dead letter missing from the dead-letter list");
-  }
-  const index = await kv.get<string>(
-    kvKeys.transactionWebhook(record.wixTransactionId, record.seq),
-  );
-  if (index.value !== record.id) {
-    found("webhook_not_indexed", entry.key, "missing from its transaction's webhook list");
+  if (webhookProblems(entry.value, await webhookIndexes(kv, entry.value)).length === 0) return;
+  // A server may have moved the record since the scan read it: judge it again on one snapshot
+  // of the record and its indexes.
+  const fresh = (await kv.get<WebhookRecord>(entry.key)).value;
+  if (!fresh) return;
+  for (const [check, detail] of webhookProblems(fresh, await webhookIndexes(kv, fresh))) {
+    found(check, entry.key, detail);
   }
 }
 
-/** Index entries: each must point to its record (and a due entry to a queued webhook). */
+/** A webhook record's index entries, read in one snapshot with the record itself. */
+async function webhookIndexes(kv: Deno.Kv, record: WebhookRecord) {
+  const [current, due, dead, listed] = await kv.getMany<[WebhookRecord, null, null, string]>([
+    kvKeys.webhook(record.id),
+    kvKeys.webhookDue(record.nextAttemptAt, record.id),
+    kvKeys.webhookDead(record.id),
+    kvKeys.transactionWebhook(record.wixTransactionId, record.seq),
+  ]);
+  return { current: current.value, due, dead, listed };
+}
+
+/** What is wrong with a webhook record and its indexes, as one snapshot shows them. */
+function webhookProblems(
+  record: WebhookRecord,
+  indexes: Awaited<ReturnType<typeof webhookIndexes>>,
+): [string, string][] {
+  if (JSON.stringify(indexes.current) !== JSON.stringify(record)) return []; // changed: look again
+  const problems: [string, string][] = [];
+  if (record.state === "queued" && indexes.due.versionstamp === null) {
+    problems.push(["webhook_not_due", "a queued webhook without its due entry is never sent"]);
+  }
+  if (record.state === "dead" && indexes.dead.versionstamp === null) {
+    problems.push(["dead_not_listed", "a dead letter missing from the dead-letter list"]);
+  }
+  if (indexes.listed.value !== record.id) {
+    problems.push(["webhook_not_indexed", "missing from its transaction's webhook list"]);
+  }
+  return problems;
+}
+
+/**
+ * Index entries: each must point to its record (and a due entry to a queued webhook). A problem
+ * is judged again on one snapshot of the entry and its record: a server may have changed both
+ * since the scan read the entry.
+ */
 async function checkIndexEntry(kv: Deno.Kv, entry: Deno.KvEntry<unknown>, found: Found) {
   const target = indexTarget(entry);
   if (!target) return;
-  const record = await kv.get<{ state?: string; pluginTransactionId?: string }>(target.key);
+  const [index, record] = await kv.getMany<
+    [unknown, { state?: string; pluginTransactionId?: string }]
+  >(
+    [entry.key, target.key],
+  );
+  if (index.versionstamp === null) return; // removed meanwhile, with its record's change
+  const current = indexTarget(index);
+  if (!current) return;
   if (record.value === null) {
-    found("index_points_nowhere", entry.key, `points to ${keyText(target.key)}, which is absent`);
-  } else if (target.state && record.value.state !== target.state) {
+    found("index_points_nowhere", entry.key, `points to ${keyText(current.key)}, which is absent`);
+  } else if (current.state && record.value.state !== current.state) {
     found(
       "index_state",
       entry.key,
-      `points to a webhook that is ${record.value.state}, not ${target.state}`,
+      `points to a webhook that is ${record.value.state}, not ${current.state}`,
     );
   } else if (
-    target.pluginTransactionId && record.value.pluginTransactionId !== target.pluginTransactionId
+    current.pluginTransactionId && record.value.pluginTransactionId !== current.pluginTransactionId
   ) {
     found("index_points_elsewhere", entry.key, "the transaction has another pluginTransactionId");
   }

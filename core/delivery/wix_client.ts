@@ -26,7 +26,8 @@ export type SendResult =
 
 /** Sends Submit Events to Wix. */
 export interface WixClient {
-  submitEvent(body: SubmitEventBody, now: number): Promise<SendResult>;
+  /** Sends one event; `webhookId` names the outbox record it comes from (not sent to Wix). */
+  submitEvent(body: SubmitEventBody, now: number, webhookId?: string): Promise<SendResult>;
 }
 
 /** What one call to Wix answered: status, `Retry-After`, and the JSON body when asked for. */

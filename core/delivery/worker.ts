@@ -215,11 +215,17 @@ async function attempt(
   if (!held) return;
   const { record } = held;
   const started = clock.now();
+  if (record.lease!.until <= started) {
+    // The clock jumped past the lease between leasing and sending (found by the fault
+    // simulator): another instance may hold the record now. Look again instead of sending.
+    kick(id, force);
+    return;
+  }
   const result = await inSpan("webhook.attempt", {
     "wix.transaction_id": record.wixTransactionId,
     "webhook.kind": record.kind,
     "webhook.attempt": record.attemptCount + 1,
-  }, () => options.client.submitEvent(record.body, started));
+  }, () => options.client.submitEvent(record.body, started, record.id));
   const finished = clock.now();
   const attemptLog: WebhookAttempt = {
     at: started,
