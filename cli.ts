@@ -139,6 +139,7 @@ async function call(args: string[]): Promise<number> {
     currency: { type: "string" },
     method: { type: "string" },
     "plugin-transaction-id": { type: "string" },
+    json: { type: "boolean" },
   });
   if (values.help) return help("call");
   const endpoint = positionals[0];
@@ -162,13 +163,21 @@ async function call(args: string[]): Promise<number> {
     body: body as Uint8Array<ArrayBuffer>,
   });
   const text = await response.text();
-  console.log(
-    `POST ${url} -> HTTP ${response.status} in ${Math.round(performance.now() - started)} ms`,
-  );
+  const ms = Math.round(performance.now() - started);
+  // The ids this command made up (a built body's wixTransactionId): the next commands need them.
+  const madeUp = values.body === undefined
+    ? { wixTransactionId: JSON.parse(new TextDecoder().decode(body)).wixTransactionId as string }
+    : {};
+  let answer: unknown = text;
   try {
-    console.log(JSON.stringify(JSON.parse(text), null, 2));
-  } catch {
-    console.log(text);
+    answer = JSON.parse(text);
+  } catch { /* not JSON: shown as it came */ }
+  if (values.json) {
+    console.log(JSON.stringify({ url, status: response.status, ms, madeUp, answer }));
+  } else {
+    console.log(`POST ${url} -> HTTP ${response.status} in ${ms} ms`);
+    for (const [name, id] of Object.entries(madeUp)) console.log(`${name}: ${id} (made up)`);
+    console.log(typeof answer === "string" ? answer : JSON.stringify(answer, null, 2));
   }
   return response.status === 200 ? 0 : 1;
 }
@@ -189,8 +198,7 @@ async function trigger(args: string[]): Promise<number> {
     );
   }
   const privateKey = await loadPrivateKey(optional(values, "private-key"));
-  await runTrigger({ url: serverUrl(values), privateKey, print }, scenario);
-  return 0;
+  return await runTrigger({ url: serverUrl(values), privateKey, print }, scenario) ? 0 : 1;
 }
 
 async function wix(args: string[]): Promise<number> {

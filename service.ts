@@ -121,8 +121,7 @@ const BUILT_IN_PROCESSORS: Record<Config["processor"], (config: Config) => Proce
   sandbox: (config) => (ctx) =>
     createSandboxPlugin(ctx, { pendingDelayMs: config.sandboxPendingDelayMs }),
   // loadConfig has checked that PROCESSOR=http comes with its URL and secret.
-  http: (config) => (ctx) =>
-    createHttpProcessor({ ...config.processorHttp!, clock: ctx.clock, logger: ctx.logger }),
+  http: (config) => (ctx) => createHttpProcessor({ ...config.processorHttp!, clock: ctx.clock }),
 };
 
 /**

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { decodeJwt, importSPKI, jwtVerify } from "jose";
+import { decodeJwt, importSPKI, jwtVerify } from "npm:jose@6.2.17";
 import { rs256KeyOf, verifyRs256 } from "../core/wix/mod.ts";
 
 /** Runs `worker` from `concurrency` loops until `seconds` pass; returns completed operations. */

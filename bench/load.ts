@@ -18,7 +18,7 @@
  * @module
  */
 
-import autocannon from "autocannon";
+import autocannon from "npm:autocannon@8.0.0";
 import { percentile } from "./report.ts";
 
 /** What one load run does. */

@@ -16,7 +16,8 @@ export const children = new Set<Deno.ChildProcess>();
 /** Runs a bench script in its own process and returns the JSON of its last output line. */
 export async function runScript<T>(script: string, args: string[]): Promise<T> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
+    // Bench-only packages (autocannon) are pinned in the tests' lockfile, not the service's.
+    args: ["run", "--allow-all", "--lock=tests/deno.lock", script, ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -37,7 +38,7 @@ export async function runLoad(dir: string, config: LoadConfig): Promise<LoadSumm
 /** The trivial `Deno.serve` JSON handler of `floors.ts`, in its own process. */
 export async function startTrivialServer() {
   const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "bench/floors.ts", "serve"],
+    args: ["run", "--allow-net", "--lock=tests/deno.lock", "bench/floors.ts", "serve"],
     cwd: ROOT,
     stdout: "piped",
   }).spawn();

@@ -40,16 +40,19 @@ The books (the store at KV_PATH, default ./data/psp.sqlite3):
   trigger: `Usage: ${R} trigger <scenario> [--url URL] [--private-key PEM]
 
 Sends a signed, valid request (or a few) for the scenario to a running server, prints each
-request and answer, then the webhooks Wix should receive. Scenarios:
+request and answer, then the webhooks Wix should receive. An answer the scenario does not expect
+(a 503, a decline where it expects an approval) is named with what to check, and exits 1.
+Scenarios:
 
 ${Object.entries(SCENARIOS).map(([name, { about }]) => `  ${name.padEnd(28)}${about}`).join("\n")}
 
   --url URL            the server (default: http://localhost:8080)
   ${KEY}`,
   call: `Usage: ${R} call <endpoint> (--body FILE | --card N ...) [--plugin-transaction-id ID]
-       [--url URL] [--private-key PEM]
+       [--url URL] [--private-key PEM] [--json]
 
-Signs a body and POSTs it to the endpoint; prints the status, the latency and the JSON answer.
+Signs a body and POSTs it to the endpoint; prints the status, the latency, the ids it made up
+(a built body's wixTransactionId, which tx, outcome and refund need next) and the JSON answer.
 Exit code 0 for HTTP 200, 1 otherwise, 2 for a usage error.
 
   <endpoint>           ${ENDPOINTS}, or a path such as /payment
@@ -64,6 +67,7 @@ Exit code 0 for HTTP 200, 1 otherwise, 2 for a usage error.
                        set the body's pluginTransactionId: refund, capture and void name their
                        payment by the id its create-transaction was answered with
   --url URL            the server (default: http://localhost:8080)
+  --json               one JSON line: {url, status, ms, madeUp, answer}
   ${KEY}`,
   sign: `Usage: ${R} sign --body FILE [--private-key PEM] [--lifetime SECONDS]
 

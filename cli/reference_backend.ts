@@ -19,6 +19,8 @@ export interface ReferenceBackendOptions {
 /** A running reference backend. */
 export interface ReferenceBackend {
   url: string;
+  /** The lines it printed after "listening" (one per request), the last 200. */
+  log(): string[];
   stop(): Promise<void>;
 }
 
@@ -36,17 +38,33 @@ export async function startReferenceBackend(
   const child = new Deno.Command("node", { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!/listening on (http:\/\/\S+)/.test(text)) {
+  while (!/listening on (http:\/\/\S+)\n/.test(text)) {
     const { done, value } = await reader.read();
     if (done) throw new Error(`the reference backend did not start: ${text}`);
     text += value;
   }
+  const url = /listening on (http:\/\/\S+)/.exec(text)![1];
+  // Read on for as long as it runs: a pipe nobody reads would block it once full.
+  let rest = text.slice(text.indexOf("\n", text.indexOf("listening on")) + 1);
+  const lines: string[] = [];
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: "" }));
+      if (done) return;
+      rest += value;
+      const complete = rest.split("\n");
+      rest = complete.pop()!;
+      lines.push(...complete);
+      lines.splice(0, Math.max(0, lines.length - 200));
+    }
+  })();
   return {
-    url: /listening on (http:\/\/\S+)/.exec(text)![1],
+    url,
+    log: () => [...lines, ...(rest ? [rest] : [])],
     async stop() {
       child.kill("SIGTERM");
       await child.status;
-      await reader.cancel();
+      await reading;
     },
   };
 }

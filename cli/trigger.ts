@@ -6,7 +6,7 @@
  */
 
 import { SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
-import { request } from "./args.ts";
+import { ConnectionError, request } from "./args.ts";
 import {
   authorizationBody,
   connectAccountBody,
@@ -15,11 +15,13 @@ import {
 } from "./bodies.ts";
 import { signWixRequest } from "./wix_signer.ts";
 
-/** Where a trigger sends and prints. */
+/** Where a trigger sends and prints, and what it found unexpected. */
 export interface TriggerContext {
   url: string;
   privateKey: CryptoKey;
   print: (line: string) => void;
+  /** Answers that were not what the scenario expects (filled as it runs). */
+  problems?: string[];
 }
 
 /** One answer to a signed request. */
@@ -50,11 +52,35 @@ export async function sendSpi(
   const answer = await response.text();
   const ms = Math.round(performance.now() - started);
   ctx.print(`<- HTTP ${response.status} ${answer} (${ms} ms)`);
+  const expectedStatus = tamper ? 401 : 200;
+  if (response.status !== expectedStatus) {
+    (ctx.problems ??= []).push(
+      `${endpoint} answered HTTP ${response.status}, not ${expectedStatus}`,
+    );
+  }
   try {
     return { status: response.status, body: JSON.parse(answer) };
   } catch {
     return { status: response.status, body: {} };
   }
+}
+
+/** Why a create's answer is not the one the scenario's first expected line says, if it is not. */
+function answerProblem(answer: SpiAnswer, expected: string): string | undefined {
+  if (answer.status !== 200) return undefined; // already reported
+  const code = answer.body.reasonCode;
+  const coded = /(?:declined|pending) (\d{4})/.exec(expected);
+  const said = answer.body.redirectUrl !== undefined
+    ? "a redirect"
+    : code === undefined
+    ? "approved"
+    : `reasonCode ${code}`;
+  if (expected.startsWith("after the page")) {
+    return answer.body.redirectUrl === undefined ? `answered ${said}, not a redirect` : undefined;
+  }
+  if (coded) return code === Number(coded[1]) ? undefined : `answered ${said}, not ${coded[1]}`;
+  if (/ approved/.test(expected)) return said === "approved" ? undefined : `answered ${said}`;
+  return undefined;
 }
 
 type Step = (ctx: TriggerContext) => Promise<string[]>;
@@ -65,6 +91,8 @@ const pay =
   async (ctx) => {
     const body = createTransactionBody({ card, ...extra });
     const answer = await sendSpi(ctx, "create-transaction", body);
+    const problem = answerProblem(answer, expect[0] ?? "");
+    if (problem) (ctx.problems ??= []).push(`create-transaction ${problem}`);
     if (typeof answer.body.redirectUrl === "string") {
       ctx.print(
         `   open ${answer.body.redirectUrl} in a browser and choose; the choice is the outcome`,
@@ -117,7 +145,7 @@ export const SCENARIOS: Record<string, { about: string; run: Step }> = {
     run: pay("invalidCvv", ["transaction $id declined 3016"]),
   },
   "pending-then-approved": {
-    about: "pending 5005 now, approved SANDBOX_PENDING_DELAY later",
+    about: "pending 5005 now, approved later (the sandbox: after SANDBOX_PENDING_DELAY)",
     run: pay("pendingThenApproved", [
       "transaction $id pending 5005",
       "then: transaction $id approved",
@@ -191,6 +219,7 @@ export const SCENARIOS: Record<string, { about: string; run: Step }> = {
       const again = await sendSpi(ctx, "create-transaction", body);
       const same = JSON.stringify(first.body) === JSON.stringify(again.body);
       ctx.print(`   the replay answered ${same ? "the same" : "DIFFERENTLY (a bug)"}`);
+      if (!same) (ctx.problems ??= []).push("the replay got a different answer");
       return [`transaction ${body.wixTransactionId} approved, once`];
     },
   },
@@ -203,14 +232,40 @@ export const SCENARIOS: Record<string, { about: string; run: Step }> = {
   },
 };
 
+/** What to check when a scenario's answers were not what it expects, by the HTTP status seen. */
+function hint(problems: string[]): string {
+  const text = problems.join(" ");
+  if (/HTTP 503/.test(text)) {
+    return "the server could not use its processor: is the backend at PROCESSOR_HTTP_URL " +
+      "running, and is PROCESSOR_HTTP_SECRET the same on both sides? The server's log line for " +
+      "the request says which";
+  }
+  if (/HTTP 401/.test(text)) {
+    return "the server does not trust this signing key: pass the private key of its " +
+      "WIX_APP_PUBLIC_KEY with --private-key (default: ./data/dev-wix-private-key.pem)";
+  }
+  return "the server's log has a line for each request, with its status and error";
+}
+
 /** Runs `scenario`; returns whether every answer was what the scenario expects. */
-export async function runTrigger(ctx: TriggerContext, scenario: string): Promise<void> {
+export async function runTrigger(ctx: TriggerContext, scenario: string): Promise<boolean> {
   const { about, run } = SCENARIOS[scenario];
+  ctx.problems = [];
   ctx.print(`${scenario}: ${about}`);
-  const expected = await run(ctx);
+  const expected = await run(ctx).catch((error: Error) => {
+    if (error instanceof ConnectionError) throw error; // the server is not there at all
+    ctx.problems!.push(error.message);
+    return [];
+  });
+  if (ctx.problems.length > 0) {
+    ctx.print(`The scenario did not run as expected: ${ctx.problems.join("; ")}.`);
+    ctx.print(`Check: ${hint(ctx.problems)}.`);
+    return false;
+  }
   ctx.print(
     expected.length === 0
       ? "Wix should receive no webhook."
       : `Wix should receive:\n${expected.map((line) => `  - ${line}`).join("\n")}`,
   );
+  return true;
 }

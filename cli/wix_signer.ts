@@ -5,7 +5,7 @@
  * @module
  */
 
-import { SignJWT } from "jose";
+import { SignJWT } from "npm:jose@6.2.17";
 import { sha256Hex } from "../core/common/mod.ts";
 
 /** Overrides for the signed claims, e.g. to build expired or future tokens in tests. */

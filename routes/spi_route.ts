@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import type { AppDeps } from "./deps.ts";
 import { parseJsonBody } from "../core/common/mod.ts";
 import { errorToResponse, jsonResponse } from "../core/http/mod.ts";

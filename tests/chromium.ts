@@ -4,9 +4,9 @@
  * machine with only Node.js and npm. They never skip.
  */
 
-import sparticuz from "@sparticuz/chromium";
-import { chromium } from "playwright-core";
-import type { Browser } from "playwright-core";
+import sparticuz from "npm:@sparticuz/chromium@153.0.0";
+import { chromium } from "npm:playwright-core@1.65.1";
+import type { Browser } from "npm:playwright-core@1.65.1";
 
 /** Launches headless Chromium. */
 export async function launchChromium(): Promise<Browser> {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import { SCENARIOS } from "../cli/trigger.ts";
+import { generateRs256KeyPair } from "../core/wix/mod.ts";
 import {
   eventually,
   fakeWixEnv,
@@ -62,6 +63,41 @@ Deno.test("cli trigger: scenarios reach the server and say which webhooks follow
   });
 });
 
+Deno.test("cli trigger: an answer the scenario does not expect is named with what to check, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "dev-wix-private-key.pem"), (await testKeyPair()).privatePem);
+  const env = { KV_PATH: join(dir, "psp.sqlite3") };
+  // A backend that is not there: every payment answers 503.
+  const t = await startTestService({
+    PROCESSOR: "http",
+    PROCESSOR_HTTP_URL: `http://127.0.0.1:${freePort()}`,
+    PROCESSOR_HTTP_SECRET: "a-secret-of-32-characters-or-more-0123",
+  });
+  try {
+    const run = await cli(env, "trigger", "approve", "--url", t.url);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /<- HTTP 503 /);
+    assert.doesNotMatch(run.stdout, /Wix should receive/);
+    assert.match(
+      run.stdout,
+      /The scenario did not run as expected: create-transaction answered HTTP 503, not 200/,
+    );
+    assert.match(run.stdout, /Check: .*is the backend at PROCESSOR_HTTP_URL running/);
+  } finally {
+    await t.close();
+  }
+  await withServer(async (t, env) => {
+    // Signed with a key the server does not trust.
+    const other = join(dir, "other.pem");
+    await Deno.writeTextFile(other, (await generateRs256KeyPair()).privatePem);
+    const run = await cli(env, "trigger", "approve", "--url", t.url, "--private-key", other);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /answered HTTP 401, not 200/);
+    assert.match(run.stdout, /Check: the server does not trust this signing key/);
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("cli call: --card/--amount/--currency build the body; a refused connection names the URL", async () => {
   await withServer(async (t, env) => {
     const run = await cli(
@@ -79,6 +115,32 @@ Deno.test("cli call: --card/--amount/--currency build the body; a refused connec
     );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /"reasonCode": 3012/);
+    const [made] = idsIn(run.stdout);
+    assert.match(run.stdout, new RegExp(`^wixTransactionId: ${made} \\(made up\\)$`, "m"));
+    const json = await cli(
+      env,
+      "call",
+      "create-transaction",
+      "--card",
+      "approved",
+      "--json",
+      "--url",
+      t.url,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const line = JSON.parse(json.stdout);
+    assert.equal(line.status, 200);
+    assert.equal(line.url, `${t.url}/v1/create-transaction`);
+    assert.match(line.madeUp.wixTransactionId, /^tx-[0-9a-f]{8}$/);
+    assert.match(line.answer.pluginTransactionId, /^sbx_/);
+    const view = await t.fetch(`/psp/v1/transactions/${line.madeUp.wixTransactionId}`, {
+      headers: { authorization: `Bearer ${PSP_KEY}` },
+    });
+    assert.equal(
+      (view.body.transaction as { status: string }).status,
+      "approved",
+      "the id is real",
+    );
     const bad = await cli(env, "call", "refund-transaction", "--card", "approved", "--url", t.url);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--card builds a create-transaction body; use --body/);

@@ -306,3 +306,57 @@ Deno.test("check: webhook rules say what the fake Wix refused, never that nothin
   assert.match(contradict.evidence, /no event arrived; \d+ Submit Events refused/);
   assert.ok(results.every((r) => !r.evidence.includes("at all")));
 });
+
+/** `check` against this server started with `env` for its Wix settings (no wrapping). */
+async function checkWithWixEnv(
+  env: (wix: { url: string }) => Record<string, string>,
+  only: string[],
+): Promise<RuleResult[]> {
+  const wix = await startFakeWix(APP);
+  const service = await startTestService({ ...env(wix), ...FAST });
+  try {
+    return await runConformance({
+      url: service.url,
+      privateKey: await importRs256PrivateKey((await testKeyPair()).privatePem),
+      wixPort: wix.port,
+      wix,
+      ...APP,
+      webhookTimeoutMs: 4000,
+      only,
+    });
+  } finally {
+    await service.close();
+  }
+}
+
+Deno.test("check: a server whose webhooks cannot reach the fake Wix fails the webhook rules at once, naming the settings", async () => {
+  const webhookOnly = [
+    "webhook-approval-matches-response",
+    "webhook-decline-matches-response",
+    "webhooks-never-contradict",
+  ];
+  // On its defaults the server sends no webhooks: after the payments, the rules stop waiting.
+  const silent = await checkWithWixEnv(() => ({}), ["create-transaction-approved", ...webhookOnly]);
+  assert.equal(silent[0].result, "pass");
+  for (const result of silent.slice(1)) {
+    assert.equal(result.result, "fail", result.id);
+    assert.match(
+      result.evidence,
+      /^no token request reached this fake Wix at http:\/\/127\.0\.0\.1:\d+ in 4 s after an approved payment: .*start it with WIX_API_BASE_URL=http:\/\/127\.0\.0\.1:\d+ WIX_APP_ID=wix-check-app WIX_APP_SECRET=<check's --app-secret/,
+    );
+  }
+  // With no payment rule before them, the first webhook rule waits as usual; the others do not.
+  const wrongApp = await checkWithWixEnv(
+    (wix) => ({ WIX_API_BASE_URL: wix.url, WIX_APP_ID: "another-app", WIX_APP_SECRET: "x" }),
+    webhookOnly,
+  );
+  assert.equal(wrongApp[0].result, "fail");
+  assert.doesNotMatch(wrongApp[0].evidence, /start it with/, "the first rule ran and waited");
+  for (const result of wrongApp.slice(1)) {
+    assert.equal(result.result, "fail", result.id);
+    assert.match(
+      result.evidence,
+      /^the server asked this fake Wix for tokens with other app credentials \(bad client credentials \(client_id "another-app"\)\) during webhook-approval-matches-response: start it with WIX_API_BASE_URL=/,
+    );
+  }
+});

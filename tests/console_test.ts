@@ -256,3 +256,51 @@ Deno.test("console: payments recorded before the indexes existed are indexed onc
     kv.close();
   }
 });
+
+Deno.test("console: money in one format on a timeline; webhooks held while no Wix was configured are shown apart from the lag", async () => {
+  const dir = await Deno.makeTempDir();
+  const KV_PATH = join(dir, "psp.sqlite3");
+  const id = uniqueId("console-held");
+  // First without a Wix app: the webhooks wait.
+  const first = await startTestService({ KV_PATH, PSP_API_KEY: KEY });
+  try {
+    await first.call("/v1/create-transaction", cardPayment({ wixTransactionId: id, amount: 1000 }));
+    const refund = await first.call("/v1/refund-transaction", {
+      wixTransactionId: id,
+      wixRefundId: `${id}-r`,
+      refundAmount: 500,
+    });
+    assert.equal(refund.body.reasonCode, undefined);
+  } finally {
+    await first.close();
+  }
+  const wix = await startFakeWix();
+  const second = await startTestService({ ...fakeWixEnv(wix), KV_PATH, PSP_API_KEY: KEY });
+  try {
+    await eventually(
+      "both held webhooks delivered",
+      () => wix.eventsFor(id).length === 2 || undefined,
+    );
+    const later = uniqueId("console-prompt");
+    await second.call("/v1/create-transaction", cardPayment({ wixTransactionId: later }));
+    await eventually("the prompt one", () => wix.eventsFor(later)[0]);
+    const { cookie } = await signIn(second);
+    const get = async (path: string) =>
+      await (await fetch(`${second.url}${path}`, { headers: { cookie: `psp_console=${cookie}` } }))
+        .text();
+    const overview = await eventually("the deliveries marked", async () => {
+      const html = await get("/console");
+      return /<b>2<\/b>delivered after waiting for a Wix app/.test(html) ? html : undefined;
+    });
+    const lag = /<b>(\d+) ms<\/b>lag p99/.exec(overview);
+    assert.ok(lag, "the prompt webhook's lag is shown");
+    const timelineHtml = await get(`/console/transactions/${id}`);
+    assert.match(timelineHtml, /<td>10\.00 USD<\/td>/);
+    assert.match(timelineHtml, /<td>10\.00 USD \/ 5\.00 USD<\/td>/, "captured / refunded");
+    assert.match(timelineHtml, /refund \(wix\)<\/td><td>5\.00 USD<\/td>/);
+  } finally {
+    await second.close();
+    await wix.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

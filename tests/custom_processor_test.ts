@@ -5,40 +5,54 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cardPayment, PROJECT_ROOT, signedPost, testKeyPair } from "./helpers.ts";
 
 const EXAMPLE = join(PROJECT_ROOT, "examples", "custom-processor", "main.ts");
 
-Deno.test("custom processor: the README and docs/processor.md show the example file whole", async () => {
+Deno.test("custom processor: docs/processor.md shows the example file whole", async () => {
   const example = await Deno.readTextFile(EXAMPLE);
-  for (const doc of ["README.md", "docs/processor.md"]) {
-    const text = await Deno.readTextFile(join(PROJECT_ROOT, doc));
-    assert.ok(text.includes(example), `${doc} shows the file as it is`);
-  }
+  const text = await Deno.readTextFile(join(PROJECT_ROOT, "docs/processor.md"));
+  assert.ok(text.includes(example), "docs/processor.md shows the file as it is");
 });
 
-Deno.test("custom processor: a file of the PSP's own starts the service with its processor", async () => {
+Deno.test("custom processor: copied outside the repository, the example starts with no flag beyond -A", async () => {
+  // As a PSP does it: the example folder copied beside a clone of the service, the import path
+  // adjusted, run from there; no --config, no import map of this repository.
+  const dir = await Deno.makeTempDir();
+  await Deno.symlink(PROJECT_ROOT.replace(/\/$/, ""), join(dir, "wix-psp-server"));
+  const app = join(dir, "my-psp");
+  await Deno.mkdir(app);
+  const example = await Deno.readTextFile(EXAMPLE);
+  assert.ok(example.includes('"../../mod.ts"'));
+  await Deno.writeTextFile(
+    join(app, "main.ts"),
+    example.replaceAll('"../../mod.ts"', '"../wix-psp-server/mod.ts"'),
+  );
+  await Deno.copyFile(join(dirname(EXAMPLE), "deno.json"), join(app, "deno.json"));
   const { publicPem, privateKey } = await testKeyPair();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", EXAMPLE],
-    cwd: PROJECT_ROOT,
+    args: ["run", "-A", "main.ts"],
+    cwd: app,
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
       PORT: "0",
       KV_PATH: ":memory:",
       WIX_APP_PUBLIC_KEY: publicPem,
     },
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const errors = new Response(child.stderr).text();
   let text = "";
   let port: number | undefined;
   while (port === undefined) {
     const { done, value } = await lines.read();
-    if (done) throw new Error(`the example exited before listening: ${text}`);
+    if (done) throw new Error(`the example exited before listening: ${text}${await errors}`);
     text += value;
     const match = /"msg":"listening".*"address":"http:\/\/[^:]+:(\d+)".*"processor":"my-bank"/.exec(
       text,
@@ -59,6 +73,23 @@ Deno.test("custom processor: a file of the PSP's own starts the service with its
     child.kill("SIGTERM");
     const status = await child.status;
     await lines.cancel();
+    await errors;
     assert.equal(status.code, 0);
+    await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("start: a run of the server installs only what the server needs (no test or bench package)", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const graph = JSON.stringify(JSON.parse(new TextDecoder().decode(output.stdout)));
+  for (const testOnly of ["playwright-core", "@sparticuz/chromium", "autocannon"]) {
+    assert.ok(!graph.includes(testOnly), `main.ts reaches ${testOnly}`);
+  }
+  const config = JSON.parse(await Deno.readTextFile(join(PROJECT_ROOT, "deno.json")));
+  assert.equal(config.imports, undefined, "no import map: every module names its packages");
 });

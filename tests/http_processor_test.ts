@@ -209,14 +209,96 @@ Deno.test("http processor: a backend that hangs, fails, talks garbage or drops t
     assert.deepEqual(statuses, [503, 503, 503, 503, 503, 200]);
     assert.ok(keys.every((key) => key === body.wixTransactionId), "one idempotency key throughout");
     assert.deepEqual([...charges.values()], [1], "charged once");
-    assert.ok(
-      t.logs.some((line) =>
-        line.includes("payment backend refused a call") && line.includes("no such merchant")
-      ),
-    );
+    const refused = t.logs.find((line) => line.includes("answered HTTP 404"));
+    assert.ok(refused, "the 404 is logged");
+    assert.match(refused, /"msg":"processor call failed"/);
+    assert.match(refused, /create-payment to http:\/\/127\.0\.0\.1:\d+\/create-payment/);
+    assert.match(refused, /no such merchant/, "the first bytes of the backend's answer");
+    assert.match(refused, /does PROCESSOR_HTTP_URL name the backend's base path\?/);
+    const dropped = t.logs.filter((line) => line.includes("processor call failed"));
+    assert.equal(dropped.length, 5, "one line per failed call");
   } finally {
     await t.close();
     await new Promise((resolve) => setTimeout(resolve, 1600)); // the hung answer finishes
     await stub.shutdown();
+  }
+});
+
+Deno.test("http processor: a wrong secret and a backend that is down each log one line naming the fix; the backend logs every request", async () => {
+  const backend = await startReferenceBackend();
+  const wrong = await startTestService({
+    PROCESSOR: "http",
+    PROCESSOR_HTTP_URL: backend.url,
+    PROCESSOR_HTTP_SECRET: `${SECRET}-not-the-same`,
+  });
+  try {
+    const body = cardPayment();
+    const answer = await wrong.call(CREATE, body);
+    assert.equal(answer.status, 503);
+    const failed = wrong.logs.filter((line) => line.includes("processor call failed"));
+    assert.equal(failed.length, 1, failed.join("\n"));
+    assert.match(
+      failed[0],
+      /create-payment to http:\/\/127\.0\.0\.1:\d+\/create-payment answered HTTP 401/,
+    );
+    assert.match(failed[0], /is PROCESSOR_HTTP_SECRET the same in the service and the backend/);
+    const seen = await eventually("the backend's line", () => {
+      const lines = backend.log().filter((line) => line.startsWith("create-payment"));
+      return lines.length > 0 ? lines : undefined;
+    });
+    assert.deepEqual(seen, [
+      "create-payment -> 401 refused; signature refused: signature mismatch " +
+      "(is PROCESSOR_HTTP_SECRET the same here and in the service?)",
+    ]);
+  } finally {
+    await wrong.close();
+  }
+  const right = await startTestService({
+    PROCESSOR: "http",
+    PROCESSOR_HTTP_URL: backend.url,
+    PROCESSOR_HTTP_SECRET: SECRET,
+  });
+  try {
+    const body = cardPayment({ number: "4000000000000002" });
+    await right.call(CREATE, body);
+    await right.call(CREATE, body); // answered from the service's store: the backend is not asked
+    const line = `create-payment key=${body.wixTransactionId} -> 200 declined 3012; signature ok`;
+    await eventually("the backend's line", () => backend.log().includes(line) || undefined);
+    // A retry that does reach the backend (the service's commit failed, say) is marked.
+    const call = JSON.stringify({ idempotencyKey: body.wixTransactionId, input: {} });
+    const signature = await signBackendRequest(SECRET, call, Math.floor(Date.now() / 1000));
+    const again = await fetch(`${backend.url}/create-payment`, {
+      method: "POST",
+      headers: { [SIGNATURE_HEADER]: signature },
+      body: call,
+    });
+    assert.equal((await again.json()).reasonCode, 3012);
+    await eventually(
+      "the replay's line",
+      () => backend.log().includes(`${line.replace("; ", " (replay); ")}`) || undefined,
+    );
+    assert.equal(
+      backend.log().filter((l) => l.includes(body.wixTransactionId as string)).length,
+      2,
+    );
+    assert.ok(!backend.log().some((line) => line.includes("4000000000000002")), "no card number");
+  } finally {
+    await right.close();
+  }
+  const url = backend.url;
+  await backend.stop();
+  const down = await startTestService({
+    PROCESSOR: "http",
+    PROCESSOR_HTTP_URL: url,
+    PROCESSOR_HTTP_SECRET: SECRET,
+  });
+  try {
+    assert.equal((await down.call(CREATE, cardPayment())).status, 503);
+    const failed = down.logs.filter((line) => line.includes("processor call failed"));
+    assert.equal(failed.length, 1, failed.join("\n"));
+    assert.ok(failed[0].includes(`create-payment to ${url}/create-payment failed:`), failed[0]);
+    assert.ok(failed[0].includes(`is the backend running and reachable at ${url}/create-payment?`));
+  } finally {
+    await down.close();
   }
 });

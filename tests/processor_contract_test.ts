@@ -61,7 +61,6 @@ Deno.test("contract kit: the http processor with the reference backend meets eve
             url: backend.url,
             secret: BACKEND_SECRET,
             clock: ctx.clock,
-            logger: ctx.logger,
           }),
         store: scopedKv(kv, ["kit"]),
         cards: CARDS,

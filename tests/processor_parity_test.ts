@@ -15,7 +15,7 @@ import type {
 import { kitPaymentInput } from "../core/processor/mod.ts";
 import { createHttpProcessor } from "../core/processors/http/mod.ts";
 import { createSandboxProcessor, SANDBOX_CARDS } from "../core/processors/sandbox/mod.ts";
-import { createMemoryLogger, systemClock } from "../core/common/mod.ts";
+import { systemClock } from "../core/common/mod.ts";
 import { scopedKv } from "../core/store/mod.ts";
 import { BACKEND_SECRET, startReferenceBackend } from "./backend_helpers.ts";
 
@@ -191,7 +191,6 @@ Deno.test("reference backend: the same answers as the sandbox for its whole card
       url: backend.url,
       secret: BACKEND_SECRET,
       clock: systemClock,
-      logger: createMemoryLogger(),
     });
     const expected = await shapes(sandbox);
     assert.deepEqual(await shapes(http), expected);

@@ -43,7 +43,7 @@ Deno.test("state machine: final statuses never change; only the listed transitio
 Deno.test("planOutcome: contradictions are rejected, repeats are no-ops, changes owe one event", () => {
   const declined = { kind: "declined" as const, reasonCode: 3012 };
   assert.deepEqual(planOutcome(transactionRecord("approved"), declined, 1, "t", 0), {
-    rejected: "a approved transaction cannot become declined",
+    rejected: "an approved transaction cannot become declined",
   });
   assert.ok(
     "rejected" in

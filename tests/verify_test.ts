@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SignJWT } from "jose";
+import { SignJWT } from "npm:jose@6.2.17";
 import { DomainError } from "../core/common/mod.ts";
 import { errorToResponse } from "../core/http/mod.ts";
 import { generateRs256KeyPair } from "../core/wix/mod.ts";

@@ -95,6 +95,12 @@ export class CheckContext {
     return this.#firstPayment;
   }
 
+  /** Whether the run has an approved payment already (one that owes Wix a webhook). */
+  async hasApproval(): Promise<boolean> {
+    if (!this.#firstPayment) return false;
+    return await this.#firstPayment.then((payment) => isApproval(payment.reply), () => false);
+  }
+
   /** The run's first approved payment; skips with the reason (and the fix) when there is none. */
   firstApproval(): Promise<Payment> {
     return this.firstPayment().then((payment) => {

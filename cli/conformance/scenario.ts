@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 
 /** Cards the PSP under test answers in known ways (any string its backend reads as a PAN). */
 export interface CheckCards {

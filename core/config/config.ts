@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { ConfigError } from "../common/mod.ts";
 import { parseDuration, parseDurationList } from "../common/mod.ts";
 import type { LogLevel } from "../common/mod.ts";

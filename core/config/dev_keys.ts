@@ -4,7 +4,7 @@
  * @module
  */
 
-import { importSPKI } from "jose";
+import { importSPKI } from "npm:jose@6.2.17";
 import { dirname, join } from "node:path";
 import { isLocalKvFile } from "../store/mod.ts";
 import { generateRs256KeyPair } from "../wix/mod.ts";

@@ -118,7 +118,11 @@ export function overviewPage(data: Overview, csrf: string): string {
     w.dead > 0 ? "bad" : "ok"
   }">${w.dead}</b><a href="/console/dead">dead</a></div>
   <div class="card"><b>${lag(w.lagP50Ms)}</b>lag p50 (recent)</div>
-  <div class="card"><b>${lag(w.lagP99Ms)}</b>lag p99 (recent)</div></div>${healthChart(w)}`;
+  <div class="card"><b>${lag(w.lagP99Ms)}</b>lag p99 (recent)</div>${
+    w.heldDelivered > 0
+      ? h`<div class="card"><b>${w.heldDelivered}</b>delivered after waiting for a Wix app to be configured (not in the lag)</div>`
+      : ""
+  }</div>${healthChart(w)}`;
   return page(
     "Last 24 hours",
     h`<h2>Payments per hour</h2>${hourlyChart(data.hours)}
@@ -207,7 +211,9 @@ export function timelinePage(data: Timeline, csrf: string): string {
     }</td><th>Amount</th><td>${money(tx.amount, tx.currency)}</td></tr>
   <tr><th>Method</th><td>${tx.paymentMethod} ${
       tx.card ? `${tx.card.bin}…${tx.card.lastFour}` : ""
-    }</td><th>Captured / refunded</th><td>${tx.capturedAmount} / ${tx.refundedAmount}</td></tr>
+    }</td><th>Captured / refunded</th><td>${money(tx.capturedAmount, tx.currency)} / ${
+      money(tx.refundedAmount, tx.currency)
+    }</td></tr>
   </tbody></table>
   <h2>SPI requests answered</h2><table><thead><tr><th>Time</th><th>Operation</th><th>HTTP</th><th>Outcome</th></tr></thead><tbody>${
       data.requests.map((r) =>
@@ -223,16 +229,16 @@ export function timelinePage(data: Timeline, csrf: string): string {
     }</tbody></table>
   <h2>Refunds, captures and voids</h2><table><thead><tr><th>Time</th><th>What</th><th>Amount</th><th>Status</th><th>Ids</th></tr></thead><tbody>${[
       ...data.refunds.map((r) =>
-        h`<tr><td>${
-          time(r.createdAt)
-        }</td><td>refund (${r.initiator})</td><td>${r.amount}</td><td>${r.status}${
+        h`<tr><td>${time(r.createdAt)}</td><td>refund (${r.initiator})</td><td>${
+          money(r.amount, tx.currency)
+        }</td><td>${r.status}${
           r.decline ? ` ${r.decline.reasonCode}` : ""
         }</td><td>${r.pluginRefundId} ${r.wixRefundId ?? ""}</td></tr>`
       ),
       ...ops.filter(([, op]) => op).map(([name, op]) =>
-        h`<tr><td>${time(op!.at)}</td><td>${name}</td><td>${op!.amount}</td><td>${
-          op!.status
-        }</td><td></td></tr>`
+        h`<tr><td>${time(op!.at)}</td><td>${name}</td><td>${
+          money(op!.amount, tx.currency)
+        }</td><td>${op!.status}</td><td></td></tr>`
       ),
     ]}</tbody></table>
   <h2>Webhooks</h2>${webhookRows(data.webhooks, csrf)}`,

@@ -28,7 +28,12 @@ export interface Overview {
   hours: { start: number; byStatus: Record<string, number> }[];
   payments: Record<string, number>;
   refunds: Record<string, number>;
-  webhooks: WebhookBacklog & { lagP50Ms?: number; lagP99Ms?: number };
+  webhooks: WebhookBacklog & {
+    lagP50Ms?: number;
+    lagP99Ms?: number;
+    /** Delivered after being held while no Wix app was configured: left out of the lag. */
+    heldDelivered: number;
+  };
   /** True when more than the cap of payments was created and the counts are partial. */
   capped: boolean;
 }
@@ -43,7 +48,7 @@ export async function overview(kv: Deno.Kv, now: number): Promise<Overview> {
   );
   const payments: Record<string, number> = {};
   const refunds: Record<string, number> = {};
-  const lags: number[] = [];
+  const lags = { ms: [] as number[], held: 0 };
   const ids: string[] = [];
   const index = kv.list({
     start: kvKeys.transactionByTime(since, ""),
@@ -59,31 +64,43 @@ export async function overview(kv: Deno.Kv, now: number): Promise<Overview> {
       await tallyTransaction(kv, tx, refunds, i < 200 ? lags : undefined);
     }
   }
-  lags.sort((a, b) => a - b);
+  const sorted = lags.ms.sort((a, b) => a - b);
   const pick = (q: number) =>
-    lags.length === 0 ? undefined : lags[Math.min(lags.length - 1, Math.floor(q * lags.length))];
+    sorted.length === 0
+      ? undefined
+      : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return {
     hours,
     payments,
     refunds,
-    webhooks: { ...await countWebhookBacklog(kv), lagP50Ms: pick(0.5), lagP99Ms: pick(0.99) },
+    webhooks: {
+      ...await countWebhookBacklog(kv),
+      lagP50Ms: pick(0.5),
+      lagP99Ms: pick(0.99),
+      heldDelivered: lags.held,
+    },
     capped: ids.length >= OVERVIEW_CAP,
   };
 }
 
-/** Adds a transaction's refunds by status and (when `lags` is given) its webhooks' lags. */
+/**
+ * Adds a transaction's refunds by status and (when `lags` is given) its delivered webhooks'
+ * lags; those held while no Wix was configured are counted apart.
+ */
 async function tallyTransaction(
   kv: Deno.Kv,
   tx: TransactionRecord,
   refunds: Record<string, number>,
-  lags: number[] | undefined,
+  lags: { ms: number[]; held: number } | undefined,
 ): Promise<void> {
   for (const refund of await listRefunds(kv, tx.wixTransactionId)) {
     refunds[refund.status] = (refunds[refund.status] ?? 0) + 1;
   }
   if (!lags) return;
   for (const { value } of await listTransactionWebhooks(kv, tx.wixTransactionId)) {
-    if (value.deliveredAt !== undefined) lags.push(value.deliveredAt - value.createdAt);
+    if (value.deliveredAt === undefined) continue;
+    if (value.heldWithoutWix) lags.held++;
+    else lags.ms.push(value.deliveredAt - value.createdAt);
   }
 }
 

@@ -73,7 +73,11 @@ export interface WebhookDelivery {
   listenerClosed(): Promise<void>;
 }
 
-const silentListener: OutboxListener = { leaseForFirstAttempt: () => undefined, owed: () => {} };
+const silentListener: OutboxListener = {
+  holds: true,
+  leaseForFirstAttempt: () => undefined,
+  owed: () => {},
+};
 
 /** Creates webhook delivery: the worker, its queue listener and the dead-letter functions. */
 export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery {

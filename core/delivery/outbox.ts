@@ -51,6 +51,8 @@ export function newWebhookId(now: number): string {
 
 /** Where owed webhooks are announced: the delivery worker of this process. */
 export interface OutboxListener {
+  /** True when this process has no Wix to deliver to: its records are marked `heldWithoutWix`. */
+  holds?: boolean;
   /**
    * A lease for a record this process will attempt as soon as it commits, or `undefined`.
    * Writing the record already leased saves the separate lease write of a first attempt.
@@ -89,6 +91,7 @@ export function createOutbox(listener?: OutboxListener, retrySchedule: number[] 
       const preLease = tx.webhookSeq === 1 && dueAt === now;
       const lease = preLease ? listener?.leaseForFirstAttempt(now) : undefined;
       if (lease) record.lease = lease;
+      if (listener?.holds) record.heldWithoutWix = true;
       op.set(kvKeys.webhook(id), record)
         .set(kvKeys.transactionWebhook(tx.wixTransactionId, tx.webhookSeq), id)
         .set(kvKeys.webhookDue(dueAt, id), null);

@@ -45,6 +45,11 @@ export interface WebhookRecord {
   createdAt: number;
   deliveredAt?: number;
   deadAt?: number;
+  /**
+   * Owed while the service that owed it had no Wix app configured, so nothing could send it
+   * until one was: its wait is not delivery lag, and the console shows it apart.
+   */
+  heldWithoutWix?: true;
   /** Why it will not be sent (superseded records). */
   note?: string;
 }

@@ -46,10 +46,13 @@ export const TRANSACTION_STATUSES = Object.keys(TRANSITIONS) as readonly Transac
 /** The result of checking a transition. */
 export type TransitionCheck = { ok: true } | { ok: false; reason: string };
 
+/** "an" before a status that starts with a vowel ("an approved"), "a" otherwise. */
+const article = (status: string) => /^[aeiou]/.test(status) ? "an" : "a";
+
 /** Whether `from -> to` is allowed. Staying in the same status is not a transition. */
 export function checkTransition(from: TransactionStatus, to: TransactionStatus): TransitionCheck {
   if (TRANSITIONS[from].includes(to)) return { ok: true };
-  return { ok: false, reason: `a ${from} transaction cannot become ${to}` };
+  return { ok: false, reason: `${article(from)} ${from} transaction cannot become ${to}` };
 }
 
 /** True when the payment outcome is settled (approved, declined, canceled or later). */
@@ -96,7 +99,7 @@ const OPERATION_TRANSITIONS: Record<OperationStatus, readonly OperationStatus[]>
 /** Raised when code tries a transition the tables forbid: a bug, never a request's fault. */
 export class IllegalTransition extends Error {
   constructor(what: string, from: string, to: string) {
-    super(`a ${from} ${what} cannot become ${to}`);
+    super(`${article(from)} ${from} ${what} cannot become ${to}`);
     this.name = "IllegalTransition";
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { parseJsonBody } from "../common/mod.ts";
 import { DomainError } from "../common/mod.ts";
 import { isPaymentDeclineCode, isPendingCode, ReasonCode } from "../wix/mod.ts";

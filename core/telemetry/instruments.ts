@@ -6,7 +6,7 @@
  * @module
  */
 
-import { metrics } from "@opentelemetry/api";
+import { metrics } from "npm:@opentelemetry/api@1.9.0";
 import { MetricsRegistry } from "./registry.ts";
 
 /** How an SPI request ended. */

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { ProxyTracerProvider, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Attributes } from "@opentelemetry/api";
+import { ProxyTracerProvider, SpanStatusCode, trace } from "npm:@opentelemetry/api@1.9.0";
+import type { Attributes } from "npm:@opentelemetry/api@1.9.0";
 
 const tracer = trace.getTracer("wix-psp-server");
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from "jose";
+import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from "npm:jose@6.2.17";
 import { ConfigError } from "../common/mod.ts";
 
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import {
   canonicalMethodId,
   DATA_KEYS_BY_METHOD,

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { decodeJwt, decodeProtectedHeader } from "jose";
-import type { JWTPayload } from "jose";
+import { decodeJwt, decodeProtectedHeader } from "npm:jose@6.2.17";
+import type { JWTPayload } from "npm:jose@6.2.17";
 import { rs256KeyOf, verifyRs256 } from "./rs256.ts";
 import { readBodyLimited } from "../common/mod.ts";
 import { sha256Hex } from "../common/mod.ts";

@@ -1,7 +1,9 @@
 /**
  * A PSP's own processor, in a file of its own: it imports the service's public module and
- * starts the service with it. Copy this file next to a clone of the service (adjust the import
- * path) and run it with `npx --yes deno@2.9.6 run -A main.ts`.
+ * starts the service with it. Copy this folder (this file and its deno.json, which turns on Deno
+ * KV) next to a clone of the service, adjust the import path (`../wix-psp-server/mod.ts`, say),
+ * and run `npx --yes deno@2.9.6 run -A main.ts` in it: the service's own dependencies come with
+ * it (its modules name them with full `npm:` specifiers), so no other configuration is needed.
  *
  * This one approves every card payment below 100,000 minor units and declines the rest. It keeps
  * its ledger in the store the service gives it, keyed by the idempotency keys, so a retry gets the

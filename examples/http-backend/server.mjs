@@ -4,10 +4,13 @@
 // card table. Later outcomes (pending cards, the checkout page's buttons) go back to the service
 // through its PSP API (/psp/v1/transactions/{id}/outcome).
 //
-//   node examples/http-backend/server.mjs --port 8070 --secret <PROCESSOR_HTTP_SECRET> \
-//     [--psp-url http://localhost:8080 --psp-api-key <PSP_API_KEY>] [--pending-delay-ms 10000]
+//   PROCESSOR_HTTP_SECRET=<the service's> node examples/http-backend/server.mjs --port 8070 \
+//     [--psp-url http://localhost:8080] [--pending-delay-ms 10000]
 //
-// It prints "listening on http://127.0.0.1:<port>" once ready (port 0 picks a free one).
+// The secret comes from PROCESSOR_HTTP_SECRET (or --secret), the PSP API key for later outcomes
+// from PSP_API_KEY (or --psp-api-key): the same variables the service reads. It prints
+// "listening on http://127.0.0.1:<port>" once ready (port 0 picks a free one), then one line per
+// request: the operation, its idempotency key, the answer, and whether the signature held.
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -21,8 +24,17 @@ const { values: args } = parseArgs({
     "pending-delay-ms": { type: "string", default: "10000" },
   },
 });
+args.secret ??= process.env.PROCESSOR_HTTP_SECRET;
+args["psp-api-key"] ??= process.env.PSP_API_KEY;
 if (!args.secret || args.secret.length < 32) {
-  console.error("--secret is required: the service's PROCESSOR_HTTP_SECRET (32+ characters)");
+  console.error(
+    "a secret is required: set PROCESSOR_HTTP_SECRET (or pass --secret) to the service's " +
+      "PROCESSOR_HTTP_SECRET, 32 characters or more",
+  );
+  process.exit(2);
+}
+if (args["psp-url"] && !args["psp-api-key"]) {
+  console.error("--psp-url needs the service's PSP API key: set PSP_API_KEY (or --psp-api-key)");
   process.exit(2);
 }
 
@@ -386,6 +398,22 @@ async function handleCheckout(request, response, id, body) {
   response.end();
 }
 
+/**
+ * One line per request, for the engineer watching it: never the card, the order or the secret.
+ * A refused signature names the likely fix.
+ */
+function logRequest(operation, idempotencyKey, status, answer, refusal) {
+  const key = idempotencyKey === undefined ? "" : ` key=${idempotencyKey}`;
+  const verdict = refusal === undefined
+    ? "signature ok"
+    : `signature refused: ${refusal} (${
+      refusal === "stale timestamp"
+        ? "are this machine's clock and the service's within 300 s?"
+        : "is PROCESSOR_HTTP_SECRET the same here and in the service?"
+    })`;
+  console.log(`${operation}${key} -> ${status} ${answer}; ${verdict}`);
+}
+
 const server = createServer((request, response) => {
   const chunks = [];
   request.on("data", (chunk) => chunks.push(chunk));
@@ -403,16 +431,24 @@ const server = createServer((request, response) => {
       return send(response, 404, { error: "no such operation" });
     }
     const problem = signatureProblem(request.headers["x-psp-signature"], body);
-    if (problem) return send(response, 401, { error: problem });
+    if (problem) {
+      logRequest(operation, undefined, 401, "refused", problem);
+      return send(response, 401, { error: problem });
+    }
     let call;
     try {
       call = JSON.parse(body);
     } catch {
+      logRequest(operation, undefined, 400, "body is not JSON");
       return send(response, 400, { error: "body is not JSON" });
     }
     const key = `${operation}:${call.idempotencyKey}`;
-    if (!ledger.has(key)) ledger.set(key, OPERATIONS[operation](call.input, request.headers.host));
-    send(response, 200, ledger.get(key));
+    const replay = ledger.has(key);
+    if (!replay) ledger.set(key, OPERATIONS[operation](call.input, request.headers.host));
+    const answer = ledger.get(key);
+    const shown = [answer.status, answer.reasonCode].filter((part) => part !== undefined).join(" ");
+    logRequest(operation, call.idempotencyKey, 200, replay ? `${shown} (replay)` : shown);
+    send(response, 200, answer);
   });
 });
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { ConnectOutcome, OperationOutcome, PaymentOutcome } from "../../processor/mod.ts";
 
 const id = z.string().min(1).max(200);

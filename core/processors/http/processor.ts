@@ -4,15 +4,16 @@
  * input; the answer is validated before it is trusted. The contract:
  * `docs/processor-http.openapi.yaml`.
  *
- * Connection errors, timeouts (the call's signal), 5xx and malformed answers throw, so Wix gets
- * 503 and retries with the same idempotency key. A 4xx is a contract failure: it is logged with
- * the backend's message (the backend's words, never the request's card data) and throws too.
+ * Connection errors, timeouts (the call's signal), 4xx, 5xx and malformed answers throw, so Wix
+ * gets 503 and retries with the same idempotency key. The error names the operation, the URL,
+ * the status and the first bytes of the backend's answer (its words, never the request's card
+ * data) and the likely fix; the operation driver logs it as one line.
  * @module
  */
 
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import { sha256Hex } from "../../common/mod.ts";
-import type { Clock, Logger } from "../../common/mod.ts";
+import type { Clock } from "../../common/mod.ts";
 import type { ConnectAccountInput, PaymentProcessor, ProcessorCall } from "../../processor/mod.ts";
 import {
   connectAnswer,
@@ -31,7 +32,6 @@ export interface HttpProcessorOptions {
   /** The shared signing secret (`PROCESSOR_HTTP_SECRET`). */
   secret: string;
   clock: Clock;
-  logger: Logger;
 }
 
 /** A backend answer the service will not use. */
@@ -42,7 +42,48 @@ export class BackendAnswerError extends Error {
   }
 }
 
-/** One signed call to `url`; the validated answer, or a throw for anything else. */
+/**
+ * The likely fix for a backend answer `status` (or a connection `error`), named in the log line
+ * the operation driver writes: an operator reads what to check, not only what failed.
+ */
+function likelyFix(url: string, status?: number, error?: unknown): string {
+  if (error !== undefined) {
+    return (error as Error)?.name === "TimeoutError" || (error as Error)?.name === "AbortError"
+      ? "the backend did not answer within PROCESSOR_TIMEOUT; is it overloaded or hung?"
+      : `is the backend running and reachable at ${url}? (PROCESSOR_HTTP_URL)`;
+  }
+  if (status === 401 || status === 403) {
+    return "the backend refused the signature: is PROCESSOR_HTTP_SECRET the same in the service " +
+      "and the backend, and are their clocks within 300 s?";
+  }
+  if (status === 404 || status === 405) {
+    return `no such operation at ${url}: does PROCESSOR_HTTP_URL name the backend's base path?`;
+  }
+  if (status !== undefined && status >= 500) return "the backend failed; see its own log";
+  return "the backend refused the call: see its answer above and the contract";
+}
+
+/** A failed call's one explanation: operation, URL, what came back, and the likely fix. */
+function failedCall(
+  operation: string,
+  url: string,
+  outcome: { status: number; answer: string } | { error: unknown },
+): BackendAnswerError {
+  if ("error" in outcome) {
+    const error = outcome.error as Error;
+    return new BackendAnswerError(
+      `${operation} to ${url} failed: ${error?.name ?? "Error"}: ${error?.message ?? error}; ` +
+        likelyFix(url, undefined, error),
+    );
+  }
+  const answer = JSON.stringify(outcome.answer.slice(0, 200));
+  return new BackendAnswerError(
+    `${operation} to ${url} answered HTTP ${outcome.status} ${answer}; ` +
+      likelyFix(url, outcome.status),
+  );
+}
+
+/** One signed call to `url`; the validated answer, or a throw that explains itself. */
 async function postToBackend<S extends z.ZodType>(
   options: HttpProcessorOptions,
   url: string,
@@ -58,27 +99,27 @@ async function postToBackend<S extends z.ZodType>(
     body,
     Math.floor(options.clock.now() / 1000),
   );
-  const response = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "idempotency-key": idempotencyKey,
-      [SIGNATURE_HEADER]: signature,
-    },
-    body,
-    signal: call?.signal,
-  });
-  const text = await response.text();
-  if (response.status >= 400 && response.status < 500) {
-    options.logger.error("payment backend refused a call (contract failure)", {
-      operation,
-      idempotencyKey,
-      status: response.status,
-      answer: text.slice(0, 300),
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": idempotencyKey,
+        [SIGNATURE_HEADER]: signature,
+      },
+      body,
+      signal: call?.signal,
     });
+    text = await response.text();
+  } catch (error) {
+    // The deadline's own abort keeps its name, so the driver still counts it as a timeout.
+    if (call?.signal.aborted) throw error;
+    throw failedCall(operation, url, { error });
   }
   if (response.status !== 200) {
-    throw new BackendAnswerError(`${operation} answered HTTP ${response.status}`);
+    throw failedCall(operation, url, { status: response.status, answer: text });
   }
   return validAnswer(operation, text, schema);
 }
