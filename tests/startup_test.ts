@@ -117,7 +117,9 @@ Deno.test("startup: a misspelt variable is warned about with the name it probabl
   assert.equal(likelyMeant("WIX_APP_SECERT", CONFIG_VARIABLES), "WIX_APP_SECRET");
   assert.equal(likelyMeant("LOG_LEVL", CONFIG_VARIABLES), "LOG_LEVEL");
   assert.equal(likelyMeant("PORTT", CONFIG_VARIABLES), "PORT");
-  for (const unrelated of ["HOME", "PATH", "HOSTNAME", "TERM", "PORT", "DENO_DIR"]) {
+  for (
+    const unrelated of ["HOME", "PATH", "HOSTNAME", "TERM", "PORT", "DENO_DIR", "SSL_CERT_FILE"]
+  ) {
     assert.equal(likelyMeant(unrelated, CONFIG_VARIABLES), undefined, unrelated);
   }
   assert.deepEqual(misspeltVariables({ LOG_LEVL: "debug", HOME: "/root" }, CONFIG_VARIABLES), [

@@ -21,9 +21,15 @@ export function editDistance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
+/**
+ * Other programs' variables that sit a few keystrokes from one of ours: set on many machines
+ * (OpenSSL's, for one), never a typo of ours.
+ */
+const OTHER_PROGRAMS = new Set(["SSL_CERT_FILE", "SSL_CERT_DIR"]);
+
 /** The known name `name` looks like a misspelling of, if any. */
 export function likelyMeant(name: string, known: readonly string[]): string | undefined {
-  if (known.includes(name)) return undefined;
+  if (known.includes(name) || OTHER_PROGRAMS.has(name)) return undefined;
   // Short names get one edit, longer ones two: HOME is not a misspelt HOST.
   const limit = name.length >= 6 ? 2 : 1;
   let best: { name: string; distance: number } | undefined;
