@@ -9,9 +9,11 @@ import type { Options } from "./args.ts";
 import {
   DEFAULT_SPI_PATHS,
   formatResults,
+  junitReport,
   parseScenario,
   ruleIds,
   runConformance,
+  writeTranscript,
 } from "./conformance/mod.ts";
 import type { ScenarioOverrides, SpiPaths } from "./conformance/mod.ts";
 import { parseDuration } from "../core/common/mod.ts";
@@ -32,8 +34,12 @@ const OPTIONS = {
   "decline-card": { type: "string" },
   "pending-card": { type: "string" },
   "3ds-card": { type: "string" },
+  "failing-refund-amount": { type: "string" },
   failures: { type: "string" },
+  attempts: { type: "string" },
   only: { type: "string" },
+  junit: { type: "string" },
+  transcript: { type: "string" },
   "webhook-timeout": { type: "string" },
   json: { type: "boolean" },
 } as const;
@@ -44,6 +50,9 @@ export async function checkCommand(args: string[], help: () => number): Promise<
   if (values.help) return help();
   const url = optional(values, "url");
   if (!url || !/^https?:\/\//.test(url)) throw new UsageError("--url must be an http(s) URL");
+  const junit = optional(values, "junit");
+  const transcript = optional(values, "transcript");
+  let place = 0;
   const results = await runConformance({
     url,
     privateKey: await loadPrivateKey(optional(values, "private-key")),
@@ -54,12 +63,19 @@ export async function checkCommand(args: string[], help: () => number): Promise<
     scenario: await scenarioOf(values),
     webhookTimeoutMs: durationOption(values, "webhook-timeout", 20_000),
     failures: integerOption(values, "failures", 1, 1, 10),
+    attempts: integerOption(values, "attempts", 6, 1, 50),
     only: onlyOption(values),
     progress: (line) => console.error(line),
+    transcript: transcript === undefined
+      ? undefined
+      : (entry) => writeTranscript(transcript, ++place, entry),
   });
+  if (junit !== undefined) await Deno.writeTextFile(junit, junitReport(results, url));
   console.log(
     values.json ? JSON.stringify(results, null, 2) : formatResults(results),
   );
+  if (transcript !== undefined) console.error(`transcript: ${place} rule(s) in ${transcript}/`);
+  if (junit !== undefined) console.error(`JUnit report: ${junit}`);
   return results.some((r) => r.result === "fail") ? 1 : 0;
 }
 
@@ -69,9 +85,11 @@ async function scenarioOf(values: Options): Promise<ScenarioOverrides[]> {
     ? {}
     : parseScenario(await jsonOf(values.scenario as string, "--scenario"), "--scenario");
   const amount = optional(values, "amount");
+  const failing = values["failing-refund-amount"] as string | undefined;
   const fromOptions = parseScenario({
     currency: optional(values, "currency"),
     amount: amount === undefined ? undefined : Number(amount),
+    failingRefundAmount: failing === undefined ? undefined : Number(failing || 0),
     connectCredentials: await credentialsOf(values, "connect-credentials"),
     merchantCredentials: await credentialsOf(values, "merchant-credentials"),
     cards: {

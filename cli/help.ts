@@ -113,8 +113,10 @@ Conformance run against any server implementing the Wix PSP SPI. It signs reques
 (default: the local server's development key; the server must trust its public key) and
 receives the server's webhooks on a fake Wix at --wix-port (start the server with
 WIX_API_BASE_URL=http://127.0.0.1:<port> and the app id and secret below). Each rule makes its
-own payments and says SKIP with the reason when its precondition cannot be met. Prints rule,
-result (PASS, FAIL, SKIP) and evidence; exit code 0 only if no rule fails.
+own payments; one that needs a payment in a given state (approved, declined, pending, redirect)
+tries up to --attempts payments, for PSPs whose test outcomes are random, and otherwise says
+SKIP or FAIL with the outcomes it saw. Prints rule, result (PASS, FAIL, SKIP, WARN) and evidence;
+exit code 0 only if no rule fails (a warning does not).
 
   --url URL                  the server under test
   --private-key PEM          the key Wix signs with
@@ -124,8 +126,8 @@ result (PASS, FAIL, SKIP) and evidence; exit code 0 only if no rule fails.
   --paths LIST               endpoint paths if not this project's, e.g.
                              connect=/connect,create=/payment,refund=/refund
   --scenario FILE            JSON with any of: currency, amount, connectCredentials,
-                             merchantCredentials, cards {approve, decline, pending, threeDSecure};
-                             the options below win over it
+                             merchantCredentials, cards {approve, decline, pending, threeDSecure},
+                             failingRefundAmount; the options below win over it
   --currency C               order currency (default: USD)
   --amount N                 order total in minor units (default: 1000)
   --connect-credentials J    Connect Account credentials, JSON or a JSON file
@@ -138,11 +140,16 @@ result (PASS, FAIL, SKIP) and evidence; exit code 0 only if no rule fails.
                              (default: 4000000000005005)
   --3ds-card N               a card answered with a 3-D Secure redirectUrl; "" skips the rule
                              (default: 4000000000003220)
+  --failing-refund-amount N  a refund amount the PSP declines; "" skips the rule (default: 3025)
+  --attempts N               payments a rule tries to reach the state it needs (default: 6)
   --failures N               Submit Events of one payment the fake Wix fails before accepting
                              (default: 1)
   --webhook-timeout D        how long to wait for each webhook (default: 20s)
   --only IDS                 only these rule ids, comma-separated
-  --json                     print [{ "id", "result", "evidence" }] instead of the table`,
+  --json                     print [{ "id", "result", "evidence", "ms" }] instead of the table
+  --junit FILE               also write a JUnit XML report (one testcase per rule)
+  --transcript DIR           also write each rule's requests, answers and webhooks to DIR
+                             (card numbers masked, CVVs removed)`,
   tx: `Usage: PSP_API_KEY=... ${R} tx <wixTransactionId> [--url URL] [--json]
 
 Shows a transaction: status, amounts, refunds, captures and voids, and every webhook it owed

@@ -33,6 +33,12 @@ export function startTcpFront(
         continue;
       }
       const upstream = await Deno.connect({ port: upstreamPort, hostname: "127.0.0.1" });
+      if (dropping()) {
+        // Dropping began while this one was connecting: dropAll did not see it.
+        closeQuietly(conn);
+        closeQuietly(upstream);
+        continue;
+      }
       open.add(conn);
       open.add(upstream);
       const both = Promise.allSettled([

@@ -328,7 +328,8 @@ Deno.test("cli check: passes against this server in PROCESSOR=http mode, with th
     const results = JSON.parse(run.stdout) as Record<string, unknown>[];
     assert.deepEqual(results.map((r) => r.id), ruleIds());
     for (const result of results) {
-      assert.deepEqual(Object.keys(result).sort(), ["evidence", "id", "result"]);
+      assert.deepEqual(Object.keys(result).sort(), ["evidence", "id", "ms", "result"]);
+      assert.equal(typeof result.ms, "number");
       assert.equal(typeof result.evidence, "string");
       assert.equal(result.result, "pass", `${result.id}: ${result.evidence}`);
     }

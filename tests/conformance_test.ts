@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { runConformance } from "../cli/conformance/mod.ts";
 import type { ConformanceOptions, RuleResult } from "../cli/conformance/mod.ts";
 import { signWixRequest } from "../cli/wix_signer.ts";
-import { importRs256PrivateKey } from "../core/wix/mod.ts";
-import { fakeWixEnv, startTestService, testKeyPair } from "./helpers.ts";
+import { importRs256PrivateKey, importWixPublicKeys, verifyWixRequest } from "../core/wix/mod.ts";
+import { XMLParser, XMLValidator } from "npm:fast-xml-parser@5.12.1";
+import { join } from "node:path";
+import { fakeWixEnv, freePort, runCli, startTestService, testKeyPair } from "./helpers.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
 import type { TestService } from "./helpers.ts";
 
@@ -86,6 +88,88 @@ const refundReplaysAreNew = () => {
   };
 };
 
+/** A relay that rewrites (or drops, with `null`) the Submit Events `change` picks. */
+const eventRelay =
+  (change: (event: Record<string, Record<string, unknown>>) => unknown | null) =>
+  async (request: Request, next: string) => {
+    const text = await request.text();
+    const body = text ? JSON.parse(text) : {};
+    const changed = body.event ? change(body.event) : undefined;
+    if (changed === null) return Response.json({}); // dropped: the PSP believes it was delivered
+    const sent = changed === undefined ? text : JSON.stringify({ ...body, event: changed });
+    return await forward(request, next, sent);
+  };
+
+/** Answers of `endpoint` rewritten by `change` (a 200 JSON answer only). */
+const answerRewrite = (
+  endpoint: string,
+  change: (body: Record<string, unknown>) => Record<string, unknown>,
+) =>
+async (request: Request, next: string) => {
+  const response = await forward(request, next);
+  if (!request.url.endsWith(endpoint) || response.status !== 200) return response;
+  return Response.json(change(await response.json()));
+};
+
+/** Refund events carry the running total of the transaction's refunds, not their own amount. */
+const runningTotals = () => {
+  const totals = new Map<string, number>();
+  return eventRelay((event) => {
+    const refund = event.refund;
+    if (!refund || refund.reasonCode !== undefined) return undefined;
+    const id = refund.wixTransactionId as string;
+    totals.set(id, (totals.get(id) ?? 0) + Number(refund.amount));
+    return { refund: { ...refund, amount: String(totals.get(id)) } };
+  });
+};
+
+/**
+ * The webhooks of payments made in a burst are lost (a PSP whose webhook queue overflows): a
+ * front marks the payments created while five or more others were in flight, and a relay drops
+ * their Submit Events.
+ */
+const burstLost = (): Pick<Variant, "front" | "back"> => {
+  const inFlight = new Map<string, number>();
+  const burst = new Set<string>();
+  return {
+    async front(request, next) {
+      const text = await request.text();
+      if (!request.url.endsWith("/create-transaction")) return await forward(request, next, text);
+      const id = JSON.parse(text).wixTransactionId;
+      inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+      if (inFlight.size >= 5) { for (const other of inFlight.keys()) burst.add(other); }
+      try {
+        return await forward(request, next, text);
+      } finally {
+        const left = inFlight.get(id)! - 1;
+        if (left === 0) inFlight.delete(id);
+        else inFlight.set(id, left);
+      }
+    },
+    back: eventRelay((event) =>
+      burst.has(event.transaction?.wixTransactionId as string) ? null : undefined
+    ),
+  };
+};
+
+/** A repeat of a payment answered pending is made again, as a new charge. */
+const pendingRepeatsCharge = () => {
+  const pending = new Set<string>();
+  return async (request: Request, next: string) => {
+    const text = await request.text();
+    if (!request.url.endsWith("/create-transaction")) return await forward(request, next, text);
+    const body = JSON.parse(text);
+    if (!pending.has(body.wixTransactionId)) {
+      const response = await forward(request, next, text);
+      const answer = await response.json();
+      if (answer.reasonCode === 5005) pending.add(body.wixTransactionId);
+      return Response.json(answer, { status: response.status });
+    }
+    const again = JSON.stringify({ ...body, wixTransactionId: `${body.wixTransactionId}-again` });
+    return await forward(request, next, again, await resign(again));
+  };
+};
+
 const VARIANTS: Variant[] = [
   {
     defect: "the digest is computed over a re-serialised body",
@@ -121,13 +205,15 @@ const VARIANTS: Variant[] = [
       const response = await forward(request, next);
       if (!request.url.endsWith("/refund-transaction") || response.status !== 200) return response;
       const body = await response.json();
-      if (body.reasonCode === undefined) return Response.json(body);
+      // Balance refusals (3022, 3023) become refunds; the bank's own declines stay.
+      if (body.reasonCode !== 3022 && body.reasonCode !== 3023) return Response.json(body);
       return Response.json({ pluginRefundId: `rf_unchecked_${crypto.randomUUID()}` });
     },
   },
   {
     defect: "concurrent requests lose writes",
-    failing: ["concurrent-distinct-payments"],
+    // The payment answered under one id is made under another: its webhook names that one.
+    failing: ["concurrent-distinct-payments", "finals-confirmed-by-webhook"],
     front: lostWrites(),
   },
   {
@@ -150,6 +236,58 @@ const VARIANTS: Variant[] = [
       }
       return await forward(request, next, text);
     },
+  },
+  {
+    defect: "a refund the bank declines gets no webhook",
+    failing: ["failed-refund-webhook-with-reason"],
+    back: eventRelay((event) => event.refund?.reasonCode !== undefined ? null : undefined),
+  },
+  {
+    defect: "refund webhooks carry a running total",
+    failing: ["refund-webhook-amount-per-refund"],
+    back: runningTotals(),
+  },
+  {
+    defect: "capture and void are never confirmed by webhook",
+    failing: ["capture-void-webhooks"],
+    back: eventRelay((event) => event.capture || event.void ? null : undefined),
+  },
+  {
+    defect: "a repeat of a pending payment charges again",
+    failing: ["repeat-in-progress-never-charges-twice"],
+    front: pendingRepeatsCharge(),
+  },
+  {
+    defect: "webhooks are lost in a burst",
+    failing: ["finals-confirmed-by-webhook"],
+    ...burstLost(),
+  },
+  {
+    defect: "Connect Account answers a new accountId each time",
+    failing: ["connect-account-id-stable"],
+    front: answerRewrite("/connect-account", (body) => ({
+      ...body,
+      accountId: `acct_${crypto.randomUUID()}`,
+    })),
+  },
+  {
+    defect: "decline messages run past 300 characters",
+    failing: ["decline-bodies-within-lengths"],
+    front: answerRewrite(
+      "/create-transaction",
+      (body) =>
+        body.reasonCode === undefined || body.reasonCode === 5005
+          ? body
+          : { ...body, errorMessage: `${body.errorMessage} ${"details ".repeat(50)}` },
+    ),
+  },
+  {
+    defect: "a refund over the balance is declined with a payment code",
+    failing: ["reason-codes-in-operation-group"],
+    front: answerRewrite(
+      "/refund-transaction",
+      (body) => body.reasonCode === 3022 ? { ...body, reasonCode: 3012 } : body,
+    ),
   },
   {
     defect: "with Wix unreachable, the process exits",
@@ -211,8 +349,9 @@ const failing = (results: RuleResult[]) =>
   results.filter((r) => r.result !== "pass").map((r) => `${r.id} ${r.result}: ${r.evidence}`);
 
 Deno.test("check: each broken variant of this server fails exactly the rule naming its defect", async () => {
-  // Half at a time: the machine has two cores and each run waits on webhooks.
-  for (const batch of [VARIANTS.slice(0, 4), VARIANTS.slice(4)]) {
+  // Four at a time: the machine has two cores and each run waits on webhooks.
+  for (let i = 0; i < VARIANTS.length; i += 4) {
+    const batch = VARIANTS.slice(i, i + 4);
     const runs = await Promise.all(batch.map((variant) => checkVariant(variant)));
     batch.forEach((variant, i) => {
       const notPassing = failing(runs[i]);
@@ -358,5 +497,196 @@ Deno.test("check: a server whose webhooks cannot reach the fake Wix fails the we
       result.evidence,
       /^the server asked this fake Wix for tokens with other app credentials \(bad client credentials \(client_id "another-app"\)\) during webhook-approval-matches-response: start it with WIX_API_BASE_URL=/,
     );
+  }
+});
+
+/** Whether `text` is signed validly by the test key in `digest` (so a rewrite may re-sign it). */
+async function validlySigned(request: Request, text: string): Promise<boolean> {
+  const keys = await importWixPublicKeys((await testKeyPair()).publicPem);
+  try {
+    await verifyWixRequest(
+      new Request(request.url, { method: "POST", headers: request.headers, body: text }),
+      { keys, clockSkewSeconds: 60, maxLifetimeSeconds: 3600, maxBodyBytes: 1 << 20 },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A PSP whose test mode draws each payment's outcome at random, with equal odds, whatever the
+ * card: approved, declined 3012 or pending 5005 (then approved). A repeat gets its payment's
+ * draw; the 3-D Secure card keeps its redirect; requests not validly signed pass unchanged.
+ * `inner` (a defect) handles the rewritten request.
+ */
+function randomOutcomes(inner: Handler = (request, next) => forward(request, next)): Handler {
+  const cards = ["4111111111111111", "4000000000000002", "4000000000005005"];
+  const drawn = new Map<string, string>();
+  return async (request, next) => {
+    const text = await request.text();
+    const same = () =>
+      new Request(request.url, { method: "POST", headers: request.headers, body: text });
+    if (!request.url.endsWith("/create-transaction")) return await inner(same(), next);
+    const body = JSON.parse(text);
+    const card = body.paymentMethodData?.card;
+    if (!card || card.number === "4000000000003220" || !await validlySigned(request, text)) {
+      return await inner(same(), next);
+    }
+    const id = body.wixTransactionId;
+    if (!drawn.has(id)) drawn.set(id, cards[Math.floor(Math.random() * cards.length)]);
+    const changed = JSON.stringify({
+      ...body,
+      paymentMethodData: { ...body.paymentMethodData, card: { ...card, number: drawn.get(id) } },
+    });
+    const headers = new Headers(request.headers);
+    headers.set("digest", await resign(changed));
+    return await inner(new Request(request.url, { method: "POST", headers, body: changed }), next);
+  };
+}
+
+const hasDistribution = (evidence: string) => /\b\w+ \d+\/\d+(, \w+ \d+\/\d+)*/.test(evidence);
+
+Deno.test("check: against a PSP whose outcomes are random, every rule reaches its state or names the outcomes it saw; the determinism rule warns", async () => {
+  // With one attempt, many states are missed: each miss must still say what came instead.
+  for (const r of await checkVariant({ front: randomOutcomes() }, { attempts: 1 })) {
+    if (r.result === "pass" || r.result === "warn") continue;
+    assert.ok(
+      /in \d+ attempt\(s\)/.test(r.evidence) && hasDistribution(r.evidence),
+      `(1 attempt) ${r.id} ${r.result} without the outcomes it saw: ${r.evidence}`,
+    );
+  }
+  const results = await checkVariant({ front: randomOutcomes() });
+  const byId = Object.fromEntries(results.map((r) => [r.id, r]));
+  assert.equal(byId["test-outcomes-deterministic"].result, "warn");
+  assert.match(
+    byId["test-outcomes-deterministic"].evidence,
+    /the same card and amount gave different outcomes: card 411111…1111 for 1000: /,
+  );
+  for (const r of results) {
+    if (r.result === "pass" || r.result === "warn") continue;
+    assert.ok(
+      /in \d+ attempt\(s\)/.test(r.evidence) && hasDistribution(r.evidence),
+      `${r.id} ${r.result} without the outcomes it saw: ${r.evidence}`,
+    );
+  }
+  const reached = results.filter((r) => /\(after \d+ tries: /.test(r.evidence));
+  assert.ok(reached.every((r) => hasDistribution(r.evidence)), "tries name what came before");
+});
+
+Deno.test("check: against a random PSP, five defects are each found in five runs out of five", async () => {
+  const defects: { rule: string; variant: Partial<Variant> }[] = [
+    "refund-within-balance",
+    "pending-then-final-webhooks",
+    "refund-idempotent",
+    "webhook-retried-after-failure",
+    "survives-wix-outage",
+  ].map((rule) => {
+    const variant = VARIANTS.find((v) => v.failing.includes(rule))!;
+    return {
+      rule,
+      variant: {
+        front: randomOutcomes(variant.front),
+        back: variant.back,
+      },
+    };
+  });
+  // At 1/3 odds, 30 attempts miss a state with probability (2/3)^30, under 1e-5.
+  const found = await Promise.all(defects.map(async ({ rule, variant }) => {
+    const verdicts: string[] = [];
+    for (let run = 0; run < 5; run++) {
+      const [result] = await checkVariant(variant, {
+        only: [rule],
+        attempts: 30,
+        webhookTimeoutMs: 4000,
+      });
+      verdicts.push(`${result.result}: ${result.evidence}`);
+    }
+    return { rule, verdicts };
+  }));
+  for (const { rule, verdicts } of found) {
+    assert.ok(verdicts.every((v) => v.startsWith("fail")), `${rule}:\n${verdicts.join("\n")}`);
+  }
+});
+
+Deno.test("check: --junit writes JUnit XML a parser accepts, one testcase per rule; --transcript writes each rule's exchanges with card numbers masked", async () => {
+  const dir = await Deno.makeTempDir();
+  const wixPort = freePort(); // check's own fake Wix listens there
+  const service = await startTestService({
+    ...fakeWixEnv({ url: `http://127.0.0.1:${wixPort}`, ...APP }),
+    ...FAST,
+  });
+  try {
+    const key = join(dir, "key.pem");
+    await Deno.writeTextFile(key, (await testKeyPair()).privatePem);
+    const junit = join(dir, "report.xml");
+    const transcript = join(dir, "transcript");
+    const run = await runCli(
+      {},
+      "check",
+      "--url",
+      service.url,
+      "--private-key",
+      key,
+      "--wix-port",
+      String(wixPort),
+      "--only",
+      "create-transaction-approved,decline-answers-200-with-reason,three-d-secure-redirect," +
+        "test-outcomes-deterministic,webhook-approval-matches-response",
+      "--3ds-card",
+      "4111111111111111", // approved, not redirected: this rule fails
+      "--junit",
+      junit,
+      "--transcript",
+      transcript,
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /JUnit report: /, run.stderr);
+    const text = await Deno.readTextFile(junit);
+    assert.equal(XMLValidator.validate(text), true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(text);
+    const suite = doc.testsuites.testsuite;
+    assert.equal(suite.tests, "5");
+    assert.equal(suite.failures, "1");
+    assert.equal(suite.errors, "0");
+    const cases = [suite.testcase].flat();
+    assert.deepEqual(cases.map((c: { name: string }) => c.name), [
+      "create-transaction-approved",
+      "decline-answers-200-with-reason",
+      "three-d-secure-redirect",
+      "test-outcomes-deterministic",
+      "webhook-approval-matches-response",
+    ]);
+    for (const c of cases) assert.match(c.time, /^\d+\.\d{3}$/);
+    const failed = cases.find((c: { failure?: unknown }) => c.failure);
+    assert.equal(failed.name, "three-d-secure-redirect");
+    assert.match(failed.failure.message, /no redirect in 6 attempt\(s\)/);
+    const files = [...Deno.readDirSync(transcript)].map((f) => f.name).sort();
+    assert.deepEqual(files, [
+      "01-create-transaction-approved.json",
+      "02-decline-answers-200-with-reason.json",
+      "03-three-d-secure-redirect.json",
+      "04-test-outcomes-deterministic.json",
+      "05-webhook-approval-matches-response.json",
+    ]);
+    const decline = JSON.parse(await Deno.readTextFile(join(transcript, files[1])));
+    assert.equal(decline.result, "pass");
+    const [exchange] = decline.exchanges;
+    assert.equal(exchange.request, "POST /v1/create-transaction");
+    assert.equal(exchange.body.paymentMethodData.card.number, "400000…0002");
+    assert.equal(exchange.body.paymentMethodData.card.cvv, "***");
+    assert.equal(exchange.answer.reasonCode, 3012);
+    const approval = JSON.parse(await Deno.readTextFile(join(transcript, files[4])));
+    assert.equal(approval.webhooks.accepted.length, 1, "the webhook the rule judged");
+    for (const file of files) {
+      const raw = await Deno.readTextFile(join(transcript, file));
+      for (const pan of ["4111111111111111", "4000000000000002", "4000000000005005"]) {
+        assert.ok(!raw.includes(pan), `${file} holds the card number ${pan}`);
+      }
+      assert.ok(!raw.includes('"cvv": "123"'), `${file} holds a CVV`);
+    }
+  } finally {
+    await service.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

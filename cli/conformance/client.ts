@@ -48,15 +48,43 @@ export interface SendOptions {
   key?: CryptoKey;
 }
 
+/** One request the client sent and what came back, as a transcript shows it. */
+export interface Exchange {
+  at: number;
+  endpoint: keyof SpiPaths;
+  path: string;
+  /** How it was signed: `signed`, `unsigned`, `other key`, or the claims it was given. */
+  signing: string;
+  /** The bytes sent, as text. */
+  sent: string;
+  reply: Reply;
+}
+
 /** Sends signed SPI requests to one server. */
 export class SpiClient {
   readonly base: string;
+  /** Told of every exchange, once its answer is in. */
+  onExchange?: (exchange: Exchange) => void;
   constructor(url: string, readonly paths: SpiPaths, readonly privateKey: CryptoKey) {
     this.base = url.replace(/\/+$/, "");
   }
 
   /** POSTs `body` to an endpoint; never throws for network errors (status 0 instead). */
   async post(endpoint: keyof SpiPaths, body: unknown, options: SendOptions = {}): Promise<Reply> {
+    const at = Date.now();
+    const reply = await this.#send(endpoint, body, options);
+    this.onExchange?.({
+      at,
+      endpoint,
+      path: this.paths[endpoint],
+      signing: signingOf(options),
+      sent: options.send ?? options.signed ?? JSON.stringify(body),
+      reply,
+    });
+    return reply;
+  }
+
+  async #send(endpoint: keyof SpiPaths, body: unknown, options: SendOptions): Promise<Reply> {
     const signed = options.signed ?? JSON.stringify(body);
     const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
     if (options.sign !== "unsigned") {
@@ -83,6 +111,19 @@ export class SpiClient {
       return { status: 0, contentType: "", body: undefined, text: "", error: message, ms: 0 };
     }
   }
+}
+
+function signingOf(options: SendOptions): string {
+  if (options.sign === "unsigned") return "unsigned";
+  const parts = [
+    ...(options.key ? ["another key"] : []),
+    ...(options.sign ? [`claims ${JSON.stringify(options.sign)}`] : []),
+    ...(options.signed !== undefined && options.send !== undefined &&
+        options.send !== options.signed
+      ? ["other bytes than signed"]
+      : []),
+  ];
+  return parts.length === 0 ? "signed" : `signed with ${parts.join(", ")}`;
 }
 
 function objectOf(text: string): Record<string, unknown> | undefined {
@@ -157,6 +198,7 @@ export function paymentBody(
   ids: { wixTransactionId: string; wixMerchantId: string },
   card: string,
   merchantCredentials: Record<string, string>,
+  authorizeOnly = false,
 ) {
   const amount = scenario.amount;
   return {
@@ -165,6 +207,7 @@ export function paymentBody(
     paymentMethod: "creditCard",
     merchantCredentials,
     mode: "sandbox",
+    ...(authorizeOnly ? { authorizeOnly: true } : {}),
     order: {
       id: `order-${ids.wixTransactionId}`,
       description: {

@@ -17,13 +17,24 @@ import { CheckContext, Skip } from "./context.ts";
 import type { Rule, RuleOutcome } from "./rule.ts";
 import { AUTH_RULES } from "./rules_auth.ts";
 import { PAYMENT_RULES } from "./rules_payments.ts";
-import { disruptiveRules, EVENT_RULES, webhookRules } from "./rules_webhooks.ts";
+import { disruptiveRules, EVENT_RULES, PENDING_RULES, webhookRules } from "./rules_webhooks.ts";
+import {
+  CONNECT_RULES,
+  CONTRACT_RUN_RULES,
+  CONTRACT_WEBHOOK_RULES,
+  DETERMINISM_RULES,
+} from "./rules_contract.ts";
 import { applyScenario, defaultScenario } from "./scenario.ts";
+import { transcriptEntry } from "./report.ts";
+import { WebhookReach } from "./reach.ts";
+import type { TranscriptEntry } from "./report.ts";
 import type { ScenarioOverrides } from "./scenario.ts";
 
 export { DEFAULT_SPI_PATHS };
 export type { SpiPaths };
 export { findContradictions } from "./rules_webhooks.ts";
+export { junitReport, transcriptEntry, writeTranscript } from "./report.ts";
+export type { TranscriptEntry } from "./report.ts";
 export { parseScenario } from "./scenario.ts";
 export type { Scenario, ScenarioOverrides } from "./scenario.ts";
 export type { RuleOutcome };
@@ -51,6 +62,10 @@ export interface ConformanceOptions {
   outageMs?: number;
   /** Only these rule ids (default: all). */
   only?: string[];
+  /** How many payments a rule tries to reach the state it needs (default 6). */
+  attempts?: number;
+  /** Told each rule's result with what it sent and received (for `--transcript`). */
+  transcript?: (entry: TranscriptEntry) => void | Promise<void>;
   /** Progress lines (e.g. to stderr). */
   progress?: (line: string) => void;
 }
@@ -60,6 +75,8 @@ export interface RuleResult {
   id: string;
   result: RuleOutcome;
   evidence: string;
+  /** How long the rule took. */
+  ms?: number;
 }
 
 /** Every rule id, in the order they run. */
@@ -71,8 +88,13 @@ function allRules(options: { failures: number; outageMs: number }): Rule[] {
   return [
     ...AUTH_RULES,
     ...PAYMENT_RULES,
+    ...CONNECT_RULES,
+    ...DETERMINISM_RULES,
     ...webhookRules(options),
+    ...CONTRACT_WEBHOOK_RULES,
+    ...PENDING_RULES,
     ...EVENT_RULES,
+    ...CONTRACT_RUN_RULES,
     ...disruptiveRules(options),
   ];
 }
@@ -95,28 +117,24 @@ export async function runConformance(options: ConformanceOptions): Promise<RuleR
     appSecret: options.appSecret,
   });
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 20_000;
-  const ctx = new CheckContext(client, scenario, wix, run, webhookTimeoutMs);
+  const ctx = new CheckContext(client, scenario, wix, run, webhookTimeoutMs, options.attempts);
+  const reach = new WebhookReach(wix, new Set(webhookRuleIds()), webhookTimeoutMs);
   const results: RuleResult[] = [];
-  const webhookIds = new Set(webhookRuleIds());
-  let webhooks: { known: boolean; problem?: string } = { known: false };
   try {
     for (const rule of rules) {
       const started = performance.now();
-      const needsWebhooks = webhookIds.has(rule.id);
-      if (needsWebhooks && !webhooks.known && await ctx.hasApproval()) {
-        // An approval was answered: its webhook's token request is due by now, or soon.
-        const problem = await awaitWebhookEvidence(wix, Math.min(10_000, webhookTimeoutMs));
-        webhooks = { known: true, problem };
-      }
-      const result = needsWebhooks && webhooks.problem
-        ? { id: rule.id, result: "fail" as const, evidence: webhooks.problem }
+      const from = ctx.exchanges.length;
+      ctx.currentRule = rule.id;
+      ctx.looked.clear();
+      const unreachable = await reach.before(rule.id, ctx);
+      const result = unreachable
+        ? { id: rule.id, result: "fail" as const, evidence: unreachable }
         : await runRule(rule, ctx);
-      if (needsWebhooks && !webhooks.known && result.result !== "skip") {
-        webhooks = { known: true, problem: webhookProblem(wix, `during ${rule.id}`) };
-      }
-      results.push(result);
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      options.progress?.(`${result.result.toUpperCase()} ${rule.id} (${seconds} s)`);
+      reach.after(rule.id, result.result);
+      const ms = performance.now() - started;
+      results.push({ ...result, ms: Math.round(ms) });
+      options.progress?.(`${result.result.toUpperCase()} ${rule.id} (${(ms / 1000).toFixed(1)} s)`);
+      await options.transcript?.(transcriptEntry(ctx, result, ctx.exchanges.slice(from)));
     }
   } finally {
     await wix.close();
@@ -127,36 +145,14 @@ export async function runConformance(options: ConformanceOptions): Promise<RuleR
 /** The ids of the rules that need the server's webhooks to reach the fake Wix. */
 function webhookRuleIds(): string[] {
   const options = { failures: 1, outageMs: 0 };
-  return [...webhookRules(options), ...EVENT_RULES, ...disruptiveRules(options)].map((r) => r.id);
-}
-
-/** Waits up to `ms` for any token request; then {@link webhookProblem}. */
-async function awaitWebhookEvidence(wix: FakeWix, ms: number): Promise<string | undefined> {
-  const deadline = Date.now() + ms;
-  const reached = () => wix.tokensIssued > 0 || wix.refusals.some((r) => r.endpoint === "token");
-  while (!reached() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return webhookProblem(wix, `in ${Math.round(ms / 1000)} s after an approved payment`);
-}
-
-/**
- * Why the server's webhooks cannot reach this fake Wix, with the fix, or undefined when they
- * can (a token was issued, or a token request broke the contract, which the rules report). The
- * webhook rules then fail at once instead of each waiting for webhooks that cannot come.
- */
-function webhookProblem(wix: FakeWix, when: string): string | undefined {
-  if (wix.tokensIssued > 0) return undefined;
-  const tokenRefusals = wix.refusals.filter((r) => r.endpoint === "token");
-  if (tokenRefusals.some((r) => r.status !== 401)) return undefined;
-  const settings = `WIX_API_BASE_URL=${wix.url} WIX_APP_ID=${wix.appId} ` +
-    "WIX_APP_SECRET=<check's --app-secret, default wix-check-secret>";
-  if (tokenRefusals.length > 0) {
-    return `the server asked this fake Wix for tokens with other app credentials ` +
-      `(${tokenRefusals[0].reason}) ${when}: start it with ${settings}`;
-  }
-  return `no token request reached this fake Wix at ${wix.url} ${when}: the server sends its ` +
-    `webhooks elsewhere, or none; start it with ${settings}`;
+  return [
+    ...webhookRules(options),
+    ...CONTRACT_WEBHOOK_RULES,
+    ...PENDING_RULES,
+    ...EVENT_RULES,
+    ...CONTRACT_RUN_RULES.filter((r) => r.id === "finals-confirmed-by-webhook"),
+    ...disruptiveRules(options),
+  ].map((r) => r.id);
 }
 
 async function runRule(rule: Rule, ctx: CheckContext): Promise<RuleResult> {
@@ -184,15 +180,16 @@ export function formatResults(results: RuleResult[]): string {
     ),
   ];
   const count = (what: RuleOutcome) => results.filter((r) => r.result === what).length;
-  const [failed, skipped] = [count("fail"), count("skip")];
-  const skippedNote = skipped > 0 ? `, ${skipped} skipped` : "";
+  const [failed, skipped, warned] = [count("fail"), count("skip"), count("warn")];
+  const notes = (skipped > 0 ? `, ${skipped} skipped` : "") +
+    (warned > 0 ? `, ${warned} warned` : "");
   lines.push(
     "",
-    failed === 0 && skipped === 0
+    failed === 0 && skipped === 0 && warned === 0
       ? `All ${results.length} rules pass.`
       : failed === 0
-      ? `No rule fails: ${count("pass")} pass${skippedNote}.`
-      : `${failed} of ${results.length} rules fail${skippedNote}.`,
+      ? `No rule fails: ${count("pass")} pass${notes}.`
+      : `${failed} of ${results.length} rules fail${notes}.`,
   );
   return lines.join("\n");
 }

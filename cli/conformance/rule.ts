@@ -7,8 +7,11 @@
 
 import type { CheckContext } from "./context.ts";
 
-/** A rule's result. */
-export type RuleOutcome = "pass" | "fail" | "skip";
+/**
+ * A rule's result. `warn` is for what the contract does not demand but a reviewer should know
+ * (outcomes drawn at random); it never changes the exit code.
+ */
+export type RuleOutcome = "pass" | "fail" | "skip" | "warn";
 
 /** What a rule found. */
 export interface Verdict {
@@ -25,5 +28,11 @@ export interface Rule {
 /** Pass when `ok`, fail otherwise, with the same evidence. */
 export const judge = (ok: boolean, evidence: string): Verdict => ({
   result: ok ? "pass" : "fail",
+  evidence,
+});
+
+/** Pass when `ok`, warn otherwise, with the same evidence. */
+export const warnUnless = (ok: boolean, evidence: string): Verdict => ({
+  result: ok ? "pass" : "warn",
   evidence,
 });

@@ -27,6 +27,8 @@ export interface Scenario {
   /** Sent as `merchantCredentials`; absent: what Connect Account answered, as Wix does. */
   merchantCredentials?: Record<string, string>;
   cards: CheckCards;
+  /** A refund amount the PSP declines (this sandbox's 3025); absent: that rule is skipped. */
+  failingRefundAmount?: number;
 }
 
 /** This server's sandbox: any credential connects; its test cards (docs/sandbox.md). */
@@ -41,6 +43,7 @@ export function defaultScenario(run: string): Scenario {
       pending: "4000000000005005",
       threeDSecure: "4000000000003220",
     },
+    failingRefundAmount: 3025,
   };
 }
 
@@ -60,6 +63,7 @@ export const scenarioFile = z.strictObject({
     pending: z.string().optional(),
     threeDSecure: z.string().optional(),
   }).optional(),
+  failingRefundAmount: z.number().int().min(0).max(100_000_000).optional(),
 });
 
 /** Overrides of a scenario, from a file or options. */
@@ -90,6 +94,9 @@ export function applyScenario(base: Scenario, ...overrides: ScenarioOverrides[])
     if (o.cards?.pending !== undefined) result.cards.pending = o.cards.pending || undefined;
     if (o.cards?.threeDSecure !== undefined) {
       result.cards.threeDSecure = o.cards.threeDSecure || undefined;
+    }
+    if (o.failingRefundAmount !== undefined) {
+      result.failingRefundAmount = o.failingRefundAmount || undefined;
     }
   }
   return result;

@@ -9,13 +9,21 @@ import type { Decline } from "../processor/mod.ts";
 import type { SubmitEventBody } from "../delivery/mod.ts";
 import type { OperationRecord, RefundRecord, TransactionRecord } from "./records.ts";
 import { wasApproved } from "./state_machine.ts";
+import { isPendingCode, reasonInfo } from "../wix/mod.ts";
 
-/** `{reasonCode, errorCode, errorMessage}` within the schema's length limits, or `{}`. */
+/**
+ * `{reasonCode, errorCode, errorMessage}` within the schema's length limits, or `{}`. A decline
+ * always carries both texts (Wix shows them to the merchant): a processor's own, or else the
+ * code's conventional ones. A pending code carries only what the processor gave.
+ */
 export function declineBody(decline: Decline | undefined): Record<string, unknown> {
   if (!decline) return {};
   const out: Record<string, unknown> = { reasonCode: decline.reasonCode };
-  if (decline.errorCode !== undefined) out.errorCode = decline.errorCode.slice(0, 50);
-  if (decline.errorMessage !== undefined) out.errorMessage = decline.errorMessage.slice(0, 300);
+  const known = isPendingCode(decline.reasonCode) ? undefined : reasonInfo(decline.reasonCode);
+  const errorCode = decline.errorCode || known?.errorCode;
+  const errorMessage = decline.errorMessage || known?.message;
+  if (errorCode) out.errorCode = errorCode.slice(0, 50);
+  if (errorMessage) out.errorMessage = errorMessage.slice(0, 300);
   return out;
 }
 
