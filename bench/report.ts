@@ -37,6 +37,24 @@ export type Report = {
   };
   instances: { processes: number; perSecond: number }[];
   targets: Record<string, boolean>;
+  memory64: { connections: number; peakRssMb: number };
+  isolation: {
+    rate: number;
+    backlog: number;
+    p99QuietMs: number;
+    p99DuringDrainMs: number;
+    drainOutlastedPayments: boolean;
+    drainSeconds: number;
+  };
+  dataScale: {
+    seededPayments: number;
+    saturationEmpty: number;
+    saturationSeeded: number;
+    saturationRatio: number;
+    consoleMs: Record<"empty" | "seeded" | "ratio", Record<string, number>>;
+    sweepMs: { empty: number; seeded: number };
+    backlogCountMs: { empty: number; seeded: number };
+  };
 };
 
 type Latency = { p50: number; p90: number; p99: number };
@@ -157,9 +175,57 @@ function resourceRows(report: Report): Row[] {
   ];
 }
 
+/** The drain's cost to payments made meanwhile, and the seeded store against an empty one. */
+function isolationAndScaleRows(report: Report): Row[] {
+  const iso = report.isolation;
+  const scale = report.dataScale;
+  const pages = Object.keys(scale.consoleMs.empty).map((page) =>
+    `${page} ${n(scale.consoleMs.empty[page], 1)} -> ${n(scale.consoleMs.seeded[page], 1)}`
+  ).join(", ");
+  const worst = Math.max(...Object.values(scale.consoleMs.ratio));
+  return [
+    [
+      `create-transaction at ${n(iso.rate)} req/s: quiet / while ${n(iso.backlog)} webhooks drain`,
+      `p99 ${n(iso.p99QuietMs, 1)} / ${n(iso.p99DuringDrainMs, 1)} ms`,
+      `x${n(iso.p99DuringDrainMs / iso.p99QuietMs, 2)}; <= 1.5: ${
+        met(iso.p99DuringDrainMs <= 1.5 * iso.p99QuietMs)
+      }${iso.drainOutlastedPayments ? "" : " (the drain ended first)"}; drained in ${
+        n(iso.drainSeconds, 1)
+      } s`,
+    ],
+    [
+      `saturation: empty store / ${n(scale.seededPayments)} earlier payments`,
+      `${n(scale.saturationEmpty)} / ${n(scale.saturationSeeded)} req/s`,
+      `x${n(scale.saturationRatio, 2)}; >= 0.9: ${met(scale.saturationRatio >= 0.9)}`,
+    ],
+    [
+      "console pages, median ms: empty -> seeded",
+      pages,
+      `worst x${n(worst, 2)}; <= 1.5: ${met(worst <= 1.5)}`,
+    ],
+    [
+      "sweeper pass / backlog count, median ms: empty / seeded",
+      `${n(scale.sweepMs.empty, 1)} / ${n(scale.sweepMs.seeded, 1)}; ${
+        n(scale.backlogCountMs.empty, 1)
+      } / ${n(scale.backlogCountMs.seeded, 1)}`,
+      "",
+    ],
+    [
+      `service peak RSS, ${report.memory64.connections} connections, webhooks on`,
+      `${n(report.memory64.peakRssMb, 1)} MB`,
+      `< 150 MB: ${met(report.memory64.peakRssMb < 150)}`,
+    ],
+  ];
+}
+
 /** The one table: each figure, its ratio or target. */
 export function renderTable(report: Report): string {
-  const rows = [...floorRows(report), ...paymentRows(report), ...resourceRows(report)];
+  const rows = [
+    ...floorRows(report),
+    ...paymentRows(report),
+    ...resourceRows(report),
+    ...isolationAndScaleRows(report),
+  ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
   return [

@@ -74,3 +74,18 @@ export async function prepareRequests(
 
 /** Requests written by {@link prepareRequests}. */
 export type Prepared = Awaited<ReturnType<typeof prepareRequests>>;
+
+/** Connects the bench's merchant (once per store), as Wix does before any payment. */
+export async function connectMerchant(url: string, privateKey: CryptoKey): Promise<void> {
+  const body = JSON.stringify(MERCHANT);
+  const connect = await fetch(`${url}/v1/connect-account`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      digest: await signWixRequest(body, privateKey),
+    },
+    body,
+  });
+  await connect.body?.cancel();
+  if (connect.status !== 200) throw new Error(`connect-account answered ${connect.status}`);
+}

@@ -23,7 +23,6 @@
 
 import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
-import { signWixRequest } from "../cli/wix_signer.ts";
 import { parseOptions, waitForEvents } from "./context.ts";
 import type { Options, Run } from "./context.ts";
 import { measurePacedFloor, measurePacedLoads, pacedReport } from "./paced.ts";
@@ -43,7 +42,9 @@ import {
 import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
 import { percentile, renderTable } from "./report.ts";
-import { MERCHANT, prepareRequests } from "./requests.ts";
+import { connectMerchant, prepareRequests } from "./requests.ts";
+import { measureIsolation } from "./isolation.ts";
+import { measureDataScale } from "./scale.ts";
 import type { Prepared } from "./requests.ts";
 
 /** The three floors: a trivial `Deno.serve`, RS256 verification (the gate's and jose's), commits. */
@@ -87,15 +88,7 @@ async function measureSaturation(
   inspectPort?: number,
 ) {
   const { options, dir, wix, log } = run;
-  const connect = await fetch(`${service.url}/v1/connect-account`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      digest: await signWixRequest(JSON.stringify(MERCHANT), run.privateKey),
-    },
-    body: JSON.stringify(MERCHANT),
-  });
-  await connect.body?.cancel();
+  await connectMerchant(service.url, run.privateKey);
   const url = `${service.url}/v1/create-transaction`;
   const c = options.connections;
   const warm = await runLoad(dir, { url, connections: c, requestsFile: warmup.file });
@@ -208,12 +201,38 @@ async function runPhases(run: Run) {
   );
   if (wix.violations.length > 0) throw new Error(`fake Wix saw: ${wix.violations[0]}`);
   const peakMb = Math.max(servicePeakMb, drained.makingPeakMb, drained.drainingPeakMb);
+  const memory64 = await measureMemoryAt64(run, warmup, saturation);
+  const isolation = await measureIsolation(run, saturated.saturated.perSecond);
+  const dataScale = await measureDataScale(run, warmup, saturation);
 
   const instances = options.smoke
     ? []
     : await measureInstances(dir, keys.publicPem, privateKey, wix, options.connections, log);
   const allFloors = { ...floors, pacedFloor };
-  return buildReport(options, allFloors, saturated, paced, drained, peakMb, instances);
+  return {
+    ...buildReport(options, allFloors, saturated, paced, drained, peakMb, instances),
+    memory64,
+    isolation,
+    dataScale,
+  };
+}
+
+/** Peak RSS at saturation with 64 connections, webhooks on, on a store of its own. */
+async function measureMemoryAt64(run: Run, warmup: Prepared, saturation: Prepared) {
+  const { dir, keys, wix, log } = run;
+  log("memory: saturation with 64 connections, webhooks on");
+  const own = `${dir}/memory64`;
+  await Deno.mkdir(own, { recursive: true });
+  const service = await startService(own, keys.publicPem, wix);
+  await connectMerchant(service.url, run.privateKey);
+  const url = `${service.url}/v1/create-transaction`;
+  const from = wix.events.length;
+  for (const prepared of [warmup, saturation]) {
+    const load = await runLoad(own, { url, connections: 64, requestsFile: prepared.file });
+    assertAllAnswered("64 connections", load, prepared.ids.length);
+  }
+  await waitForEvents(wix, from + warmup.ids.length + saturation.ids.length, "64 connections");
+  return { connections: 64, peakRssMb: await service.stop() };
 }
 
 /** The report written to `--out`: every figure, ratio and target of one run. */
