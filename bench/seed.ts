@@ -7,7 +7,12 @@
  */
 
 import { kvKeys } from "../core/store/mod.ts";
-import { indexTransaction, refundEvent, transactionEvent } from "../core/payments/mod.ts";
+import {
+  indexEarlierTransactions,
+  indexTransaction,
+  refundEvent,
+  transactionEvent,
+} from "../core/payments/mod.ts";
 import type { RefundRecord, TransactionRecord } from "../core/payments/mod.ts";
 import { newWebhookId } from "../core/delivery/mod.ts";
 import type { SubmitEventBody, WebhookKind, WebhookRecord } from "../core/delivery/mod.ts";
@@ -119,6 +124,9 @@ export async function seedPayments(
   const kv = await Deno.openKv(kvPath);
   let refunds = 0;
   try {
+    // As the service's first start does: the store is marked as indexed, so that the service
+    // does not index these payments again when it starts on them.
+    await indexEarlierTransactions(kv);
     for (let from = 0; from < count; from += PER_WRITE) {
       const op = kv.atomic();
       for (let i = from; i < Math.min(count, from + PER_WRITE); i++) {

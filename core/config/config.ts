@@ -63,6 +63,8 @@ export interface Config {
   /** Delay before each webhook attempt, in ms; its length is the number of attempts. */
   webhookRetrySchedule: number[];
   webhookConcurrency: number;
+  /** Backlog deliveries a second while payments are being made (0: as fast as Wix answers). */
+  webhookDrainRate: number;
   webhookTimeoutMs: number;
   sweepIntervalMs: number;
   /** How long a stop waits for connections to finish before the process exits anyway. */
@@ -232,6 +234,7 @@ const VARIABLES = {
     example: "0s,5s,5m,30m,2h,5h,10h,10h",
   },
   WEBHOOK_CONCURRENCY: { schema: int(1, 256).default(48), example: "48" },
+  WEBHOOK_DRAIN_RATE: { schema: int(0, 100_000).default(300), example: "300" },
   WEBHOOK_TIMEOUT: { schema: duration(120_000).default(10_000), example: "10s" },
   SWEEP_INTERVAL: { schema: duration(3_600_000).default(1000), example: "1s" },
   SHUTDOWN_TIMEOUT: { schema: duration(600_000).default(10_000), example: "10s" },
@@ -377,6 +380,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     deliveryMode: p.DELIVERY_MODE,
     webhookRetrySchedule: p.WEBHOOK_RETRY_SCHEDULE,
     webhookConcurrency: p.WEBHOOK_CONCURRENCY,
+    webhookDrainRate: p.WEBHOOK_DRAIN_RATE,
     webhookTimeoutMs: p.WEBHOOK_TIMEOUT,
     sweepIntervalMs: p.SWEEP_INTERVAL,
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT,

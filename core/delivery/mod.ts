@@ -34,6 +34,8 @@ export type { SendResult, WixClient } from "./wix_client.ts";
 export interface DeliveryConfig extends WixClientConfig {
   webhookRetrySchedule: number[];
   webhookConcurrency: number;
+  /** Backlog deliveries a second while payments are being made (0: not paced). */
+  webhookDrainRate?: number;
 }
 
 /** Delivery's collaborators. */
@@ -93,6 +95,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     retrySchedule: config.webhookRetrySchedule,
     client: options.client ?? createWixClient(config),
     concurrency: config.webhookConcurrency,
+    drainRatePerSecond: config.webhookDrainRate ?? 0,
     callTimeoutMs: config.webhookTimeoutMs,
   }, logger);
   let listener: Promise<void> | undefined;

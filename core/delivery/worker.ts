@@ -16,6 +16,7 @@ import type { OutboxListener } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
 import type { WebhookAttempt, WebhookRecord } from "./records.ts";
 import type { WixClient } from "./wix_client.ts";
+import { DrainPace } from "./drain_pace.ts";
 
 /** Attempts waiting for a slot, by record id. */
 interface Waiting {
@@ -34,6 +35,8 @@ function merged(queued: Waiting | undefined, force: boolean, leased?: LeasedWebh
 export interface WorkerOptions extends AttemptContext {
   client: WixClient;
   concurrency: number;
+  /** Backlog attempts a second while payments are being made (0 or absent: not paced). */
+  drainRatePerSecond?: number;
   /** How long one Wix call may take; a pre-lease with less than this left is renewed first. */
   callTimeoutMs: number;
 }
@@ -58,7 +61,12 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
 /** The worker's state: who waits, who runs, and whether a backlog's next page is owed. */
 class AttemptScheduler implements Worker {
   readonly #instance = crypto.randomUUID();
+  /** Fresh payments' first attempts (pre-leased) and their successors: never paced. */
   readonly #waiting = new Map<string, Waiting>();
+  /** Everything else due (a backlog, retries): paced while payments are being made. */
+  readonly #draining = new Map<string, Waiting>();
+  readonly #pace: DrainPace;
+  #pumpLater = false;
   /** Kicks that came while the record's attempt was running. */
   readonly #again = new Map<string, Waiting>();
   readonly #inFlight = new Map<string, Promise<void>>();
@@ -70,7 +78,9 @@ class AttemptScheduler implements Worker {
   readonly outboxListener: OutboxListener;
 
   constructor(private readonly options: WorkerOptions, private readonly logger: Logger) {
+    this.#pace = new DrainPace(options.drainRatePerSecond ?? 0);
     this.outboxListener = listenerFor(options, {
+      paymentSeen: (now) => this.#pace.paymentSeen(now),
       stopped: () => this.#stopped,
       newLeaseOwner: this.#newLeaseOwner,
       kick: this.kick,
@@ -84,18 +94,34 @@ class AttemptScheduler implements Worker {
     if (this.#stopped) return;
     // An attempt of this record is running, perhaps one that could not lease it (a sweep that
     // came before the owing commit's announcement): look again once it ends, never drop it.
-    const queue = this.#inFlight.has(id) ? this.#again : this.#waiting;
-    queue.set(id, merged(queue.get(id), force, leased));
-    if (queue === this.#waiting) this.#pump();
+    if (this.#inFlight.has(id)) {
+      this.#again.set(id, merged(this.#again.get(id), force, leased));
+      return;
+    }
+    this.#enqueue(id, force, leased);
+    this.#pump();
   };
 
-  /** Starts waiting attempts while slots are free. */
+  /** Queues an attempt: fresh (pre-leased, or forced after its predecessor) or draining. */
+  #enqueue(id: string, force: boolean, leased?: LeasedWebhook): void {
+    const before = this.#waiting.get(id) ?? this.#draining.get(id);
+    const entry = merged(before, force, leased);
+    this.#draining.delete(id);
+    this.#waiting.delete(id);
+    (entry.leased || entry.force ? this.#waiting : this.#draining).set(id, entry);
+  }
+
+  /** Starts waiting attempts while slots are free: fresh ones first, then the paced drain. */
   #pump(): void {
-    while (
-      !this.#stopped && this.#inFlight.size < this.options.concurrency && this.#waiting.size > 0
-    ) {
-      const [id, entry] = this.#waiting.entries().next().value!;
-      this.#waiting.delete(id);
+    while (!this.#stopped && this.#inFlight.size < this.options.concurrency) {
+      const queue = this.#waiting.size > 0 ? this.#waiting : this.#draining;
+      if (queue.size === 0) return;
+      if (queue === this.#draining) {
+        const wait = this.#pace.take(this.options.clock.now());
+        if (wait > 0) return this.#pumpAfter(wait);
+      }
+      const [id, entry] = queue.entries().next().value!;
+      queue.delete(id);
       const run = attempt(this.options, id, entry, this.#newLeaseOwner, this.kick)
         .catch((error) => this.logger.error("webhook attempt crashed", { webhookId: id, error }))
         .finally(() => this.#settled(id));
@@ -103,15 +129,25 @@ class AttemptScheduler implements Worker {
     }
   }
 
+  /** Pumps again in `ms` (once, however many ask). */
+  #pumpAfter(ms: number): void {
+    if (this.#pumpLater) return;
+    this.#pumpLater = true;
+    this.#timers.after(ms, () => {
+      this.#pumpLater = false;
+      this.#pump();
+    });
+  }
+
   /** An attempt ended: a kick that came meanwhile waits again, and the next page may follow. */
   #settled(id: string): void {
     this.#inFlight.delete(id);
     const next = this.#again.get(id);
     this.#again.delete(id);
-    if (next) this.#waiting.set(id, merged(this.#waiting.get(id), next.force, next.leased));
+    if (next) this.#enqueue(id, next.force, next.leased);
     this.#pump();
     // A page of a large backlog is done: take the next at once, not at the next tick.
-    if (this.#backlog && this.#waiting.size === 0) {
+    if (this.#backlog && this.#waiting.size === 0 && this.#draining.size === 0) {
       this.#backlog = false;
       this.sweep().catch((error) => this.logger.error("webhook sweep failed", { error }));
     }
@@ -131,6 +167,7 @@ class AttemptScheduler implements Worker {
   readonly stop = async (): Promise<void> => {
     this.#stopped = true;
     this.#waiting.clear();
+    this.#draining.clear();
     this.#timers.clear();
     await Promise.allSettled([...this.#inFlight.values()]);
   };
@@ -141,6 +178,7 @@ function listenerFor(
   options: WorkerOptions,
   worker: {
     stopped(): boolean;
+    paymentSeen(now: number): void;
     newLeaseOwner(): string;
     kick(id: string, force?: boolean, leased?: LeasedWebhook): void;
     later(ms: number, run: () => void): void;
@@ -153,6 +191,7 @@ function listenerFor(
     },
     owed(record, versionstamp) {
       if (worker.stopped()) return;
+      worker.paymentSeen(options.clock.now());
       const wait = record.nextAttemptAt - options.clock.now();
       // A first attempt the schedule delays is kicked when it falls due.
       if (wait > 0) return worker.later(wait, () => worker.kick(record.id));
