@@ -28,7 +28,7 @@ import { asPlugin } from "./core/processor/mod.ts";
 import type { PaymentsPort, ProcessorFactory, ProcessorPlugin } from "./core/processor/mod.ts";
 import { createHttpProcessor } from "./core/processors/http/mod.ts";
 import { createSandboxPlugin } from "./core/processors/sandbox/mod.ts";
-import { describeKvPath, kvKeys, runDueJobs, scopedKv } from "./core/store/mod.ts";
+import { describeKvPath, isLocalKvFile, kvKeys, runDueJobs, scopedKv } from "./core/store/mod.ts";
 import { importWixPublicKeys } from "./core/wix/mod.ts";
 import type { AppDeps } from "./routes/deps.ts";
 import { pluginRoutes, routes } from "./routes/mod.ts";
@@ -114,6 +114,8 @@ export interface WireOptions {
   processor?: ProcessorFactory;
   /** How Wix is called (default: over HTTP at `WIX_API_BASE_URL`); the simulator's own Wix. */
   wixClient?: WixClient;
+  /** The local KV file webhook attempts run from on a thread of their own (`DELIVERY_THREAD`). */
+  threadKvPath?: string;
 }
 
 /** The built-in processors, by `PROCESSOR`. */
@@ -162,6 +164,7 @@ export function wireService(config: Config, options: WireOptions): ServiceParts 
     clock,
     useQueue,
     client: options.wixClient,
+    threadKvPath: options.threadKvPath,
   });
   const payments = createPayments({
     kv,
@@ -262,6 +265,9 @@ export async function startService(
     useQueue,
     baseUrl: () => publicBaseUrl,
     processor: options.processor,
+    threadKvPath: config.deliveryThread === "worker" && isLocalKvFile(config.kvPath)
+      ? config.kvPath
+      : undefined,
   });
   warnAboutDisabledParts(config, parts.delivery.enabled, logger);
   // Shutting down cuts off bodies still arriving (503, Wix retries) instead of waiting on them.
@@ -336,6 +342,7 @@ function logListening(
     kv: describeKvPath(config.kvPath),
     processor: parts.plugin.processor.name,
     webhookDelivery: parts.delivery.enabled ? parts.delivery.mode : "disabled",
+    deliveryThread: parts.delivery.thread,
   });
 }
 

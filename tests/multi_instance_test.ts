@@ -23,7 +23,7 @@ import type { ChildServer } from "./helpers.ts";
 const PAYMENTS = 300;
 const IN_FLIGHT = 6;
 
-Deno.test("several instances: three processes on one KV file, Wix failing 30%, one SIGKILLed and restarted: nothing lost, nothing charged twice", async () => {
+Deno.test("several instances: three processes on one KV file (two delivering from a worker thread), Wix failing 30%, one SIGKILLed and restarted: nothing lost, nothing charged twice", async () => {
   const dir = await Deno.makeTempDir();
   const wix = await startFakeWix({ appId: "multi-app", appSecret: "multi-secret", seed: 11 });
   wix.setFailureRate(0.3, [500, 503]);
@@ -43,7 +43,9 @@ Deno.test("several instances: three processes on one KV file, Wix failing 30%, o
     IN_FLIGHT_WAIT: "10s",
   };
   const servers: ChildServer[] = [];
-  for (let i = 0; i < 3; i++) servers.push(await spawnServer(env));
+  // Two of the three deliver from a worker thread (DELIVERY_THREAD=worker), one of them killed.
+  const threaded = { ...env, DELIVERY_THREAD: "worker" };
+  for (let i = 0; i < 3; i++) servers.push(await spawnServer(i === 0 ? env : threaded));
   const send = async (server: ChildServer, id: string) => {
     const text = JSON.stringify(cardPayment({ wixTransactionId: id, number: "4111111111111111" }));
     try {
@@ -71,7 +73,7 @@ Deno.test("several instances: three processes on one KV file, Wix failing 30%, o
           killedAt = Date.now();
           down.add(1);
           await servers[1].stop("SIGKILL");
-          servers[1] = await spawnServer(env);
+          servers[1] = await spawnServer(threaded);
           down.delete(1);
         }
         // Round-robin, skipping an instance the load balancer knows is down.

@@ -60,6 +60,8 @@ export interface Config {
   processorHttp?: { url: string; secret: string };
   logLevel: LogLevel;
   deliveryMode: DeliveryMode;
+  /** Where webhook attempts run: a worker thread of their own, or the request thread. */
+  deliveryThread: "worker" | "main";
   /** Delay before each webhook attempt, in ms; its length is the number of attempts. */
   webhookRetrySchedule: number[];
   webhookConcurrency: number;
@@ -217,6 +219,10 @@ const VARIABLES = {
   DELIVERY_MODE: {
     schema: z.enum(["auto", "queue", "poll"], "must be one of: auto, queue, poll").default("auto"),
     example: "auto",
+  },
+  DELIVERY_THREAD: {
+    schema: z.enum(["main", "worker"], "must be one of: main, worker").default("main"),
+    example: "main",
   },
   WEBHOOK_RETRY_SCHEDULE: {
     schema: z.string().transform((value, ctx) => {
@@ -378,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       : undefined,
     logLevel: p.LOG_LEVEL,
     deliveryMode: p.DELIVERY_MODE,
+    deliveryThread: p.DELIVERY_THREAD,
     webhookRetrySchedule: p.WEBHOOK_RETRY_SCHEDULE,
     webhookConcurrency: p.WEBHOOK_CONCURRENCY,
     webhookDrainRate: p.WEBHOOK_DRAIN_RATE,

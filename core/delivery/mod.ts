@@ -8,6 +8,7 @@
  * @module
  */
 
+import { systemClock } from "../common/mod.ts";
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { deadWebhookTotal, listDeadWebhooks, requeueDeadWebhook } from "./dead_letters.ts";
@@ -17,6 +18,7 @@ import type { WebhookRecord } from "./records.ts";
 import { createWixClient } from "./wix_client.ts";
 import type { WixClient, WixClientConfig } from "./wix_client.ts";
 import { createWorker } from "./worker.ts";
+import { createThreadedDelivery } from "./thread_host.ts";
 
 export { createOutbox, newWebhookId } from "./outbox.ts";
 export type { Outbox, OutboxListener, OwingRecord, WebhookQueueMessage } from "./outbox.ts";
@@ -48,6 +50,11 @@ export interface DeliveryOptions {
   useQueue: boolean;
   /** How Wix is called (default: over HTTP, `createWixClient(config)`). */
   client?: WixClient;
+  /**
+   * The local KV file to deliver from on a worker thread of its own (`thread_host.ts`). Taken
+   * only with the wall clock, no queue and no `client`; otherwise attempts run on this thread.
+   */
+  threadKvPath?: string;
 }
 
 /** The running delivery. */
@@ -55,6 +62,8 @@ export interface WebhookDelivery {
   /** False when `WIX_APP_ID`/`WIX_APP_SECRET` are unset: webhooks stay owed, nothing is sent. */
   readonly enabled: boolean;
   readonly mode: "queue" | "poll";
+  /** Where attempts run: a worker thread of their own, or the thread that answers requests. */
+  readonly thread: "worker" | "main";
   /** Starts the queue listener (queue mode). The caller drives {@link sweep} on a timer. */
   start(): void;
   /** Kicks every record that is due now (bounded per pass). */
@@ -85,6 +94,10 @@ const silentListener: OutboxListener = {
 export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery {
   const { kv, config, logger, clock, useQueue } = options;
   const enabled = config.wixAppId !== undefined && config.wixAppSecret !== undefined;
+  const { threadKvPath } = options;
+  if (enabled && threadKvPath && !useQueue && !options.client && clock === systemClock) {
+    return createThreadedDelivery({ kv, kvPath: threadKvPath, config, logger });
+  }
   const worker = createWorker({
     kv,
     logger,
@@ -104,6 +117,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
   return {
     enabled,
     mode: useQueue ? "queue" : "poll",
+    thread: "main",
     start() {
       if (!useQueue || listener) return;
       listener = kv.listenQueue((message: unknown) => {

@@ -97,8 +97,20 @@ export function recordProcessorCall(operation: string, result: string, durationM
   registry.observe("psp.processor.duration", durationMs, { operation, result });
 }
 
+/** Where a delivery thread sends its attempts, to be recorded by the request thread. */
+let attemptSink: ((result: AttemptResult, lagMs?: number) => void) | undefined;
+
+/**
+ * Makes {@link recordWebhookAttempt} hand each attempt to `sink` instead of recording it here:
+ * a delivery thread's registry is not the one `/metrics` renders.
+ */
+export function forwardWebhookAttempts(sink: (result: AttemptResult, lagMs?: number) => void) {
+  attemptSink = sink;
+}
+
 /** Records one webhook attempt; `lagMs` when it delivered. */
 export function recordWebhookAttempt(result: AttemptResult, lagMs?: number): void {
+  if (attemptSink) return attemptSink(result, lagMs);
   otel.webhookAttempts.add(1, { result });
   registry.add("psp.webhook.attempts", 1, { result });
   if (lagMs !== undefined) {
