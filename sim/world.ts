@@ -147,6 +147,9 @@ export interface Answered {
   answer: string;
 }
 
+/** How long after a jump (in simulated ms) an ask may start and still hold a claim made before it. */
+const JUMP_SLACK_MS = 100;
+
 /**
  * The processor, watched: every answer is kept by idempotency key (a different answer to a
  * repeated key is how a second charge shows), and the fault armed for an operation on a
@@ -160,6 +163,8 @@ export class WatchedProcessor {
   readonly armed = new Map<string, ProcessorFault>();
   /** Asks in flight by idempotency key: when each started, in simulated time. */
   readonly #inFlight = new Map<string, number[]>();
+  /** The clock jumps so far: when each ended, and how far it went. */
+  readonly #jumps: { at: number; ms: number }[] = [];
   constructor(
     private readonly faults: FaultCounts,
     private readonly clock: Clock,
@@ -259,11 +264,29 @@ export class WatchedProcessor {
    * Notes an ask of `key` starting now; an earlier ask of it still in flight and still within
    * its claim's lease means two requests held the key at once. Returns the ask's end.
    */
+  /**
+   * The clock jumped forward by `ms` (now past the jump). An ask that starts just after a jump
+   * may hold a claim made before it: with a jump that long, its lease has legitimately lapsed.
+   */
+  jumped(ms: number): void {
+    this.#jumps.push({ at: this.clock.now(), ms });
+  }
+
+  /** Whether a jump between the claim and the start of an ask begun at `since` ended its lease. */
+  #leaseJumped(since: number, heldForMs: number): boolean {
+    return this.#jumps.some((jump) =>
+      jump.at <= since && since - jump.at <= JUMP_SLACK_MS && jump.ms + heldForMs >= this.leaseMs
+    );
+  }
+
   #asked(key: string): () => void {
     const now = this.clock.now();
     const running = this.#inFlight.get(key) ?? [];
     for (const since of running) {
-      if (now - since < this.leaseMs) this.overlaps.push({ key, heldForMs: now - since });
+      const heldForMs = now - since;
+      if (heldForMs < this.leaseMs && !this.#leaseJumped(since, heldForMs)) {
+        this.overlaps.push({ key, heldForMs });
+      }
     }
     running.push(now);
     this.#inFlight.set(key, running);
@@ -415,6 +438,7 @@ export class World {
     if (!settling) this.faults.clockJump++;
     this.wix.newEpoch();
     this.clock.jump(ms);
+    this.processor.jumped(ms);
   }
 
   async close(): Promise<void> {

@@ -13,8 +13,8 @@
 
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
-import { atomicRetry, deferCommit, knownEntry, kvKeys } from "../store/mod.ts";
-import { planDelivery } from "./ordering.ts";
+import { atomicRetry, deferCommit, getExisting, knownEntry, kvKeys } from "../store/mod.ts";
+import { isLeased, isPendingTxEvent, planDelivery } from "./ordering.ts";
 import type { WebhookQueueMessage } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
 import type { WebhookAttempt, WebhookRecord } from "./records.ts";
@@ -90,6 +90,45 @@ export async function leaseWebhook(
     return { commit: op, value: leased };
   }, (_, stamp) => versionstamp = stamp);
   return record && { record, versionstamp };
+}
+
+/**
+ * Leases, in one write, the records of `ids` that need no look at their transaction's other
+ * webhooks: a transaction's first webhook, when it is not a pending event (nothing was owed
+ * before it, and only a pending event can be superseded by a later one). A drain after an
+ * outage is mostly such records; each then costs no lease read and no lease write of its own.
+ * The others, and any whose check fails (another worker took it meanwhile), are left out for
+ * {@link leaseWebhook}, one by one.
+ */
+export async function leaseFirstWebhooks(
+  ctx: AttemptContext,
+  ids: string[],
+  newOwner: () => string,
+): Promise<LeasedWebhook[]> {
+  const now = ctx.clock.now();
+  const entries = (await getExisting<WebhookRecord>(ctx.kv, ids.map((id) => kvKeys.webhook(id))))
+    .filter(({ value: r }) =>
+      r.state === "queued" && r.seq === 1 && !isPendingTxEvent(r) && !isLeased(r, now) &&
+      r.nextAttemptAt <= now
+    );
+  const leased: LeasedWebhook[] = [];
+  // KV takes 100 checks per operation; a page of 50 records also stays far below its size limit.
+  for (let i = 0; i < entries.length; i += 50) {
+    const page = entries.slice(i, i + 50);
+    const op = deferCommit(ctx.kv.atomic());
+    const records = page.map((entry) => {
+      const record: WebhookRecord = {
+        ...entry.value,
+        lease: { owner: newOwner(), until: now + ctx.leaseMs },
+      };
+      op.check(entry).set(entry.key, record);
+      return record;
+    });
+    const result = await op.commit();
+    if (!result.ok) continue;
+    for (const record of records) leased.push({ record, versionstamp: result.versionstamp });
+  }
+  return leased;
 }
 
 /** A record this process holds the lease of, as written at `versionstamp`. */

@@ -10,7 +10,7 @@
 import { inSpan, recordWebhookAttempt } from "../telemetry/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { kvKeys } from "../store/mod.ts";
-import { leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
+import { leaseFirstWebhooks, leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
 import type { AttemptContext, LeasedWebhook } from "./attempt.ts";
 import type { OutboxListener } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
@@ -24,11 +24,15 @@ interface Waiting {
   force: boolean;
   /** The record, when this process already holds its lease (written pre-leased). */
   leased?: LeasedWebhook;
+  /** Leased by a sweep's page, not a fresh payment's: it waits its turn in the paced drain. */
+  paced?: boolean;
 }
 
 /** Two kicks of one record as one: forced if either was, with the leased record if any. */
-function merged(queued: Waiting | undefined, force: boolean, leased?: LeasedWebhook): Waiting {
-  return { force: force || (queued?.force ?? false), leased: leased ?? queued?.leased };
+function merged(queued: Waiting | undefined, kick: Waiting): Waiting {
+  const leased = kick.leased ?? queued?.leased;
+  const paced = kick.leased ? kick.paced : queued?.paced;
+  return { force: kick.force || (queued?.force ?? false), leased, paced };
 }
 
 /** What the worker needs. */
@@ -43,8 +47,11 @@ export interface WorkerOptions extends AttemptContext {
 
 /** The running worker. */
 export interface Worker {
-  /** Asks for one record to be looked at now (`force`: a first attempt may go early). */
-  kick(id: string, force?: boolean, leased?: LeasedWebhook): void;
+  /**
+   * Asks for one record to be looked at now (`force`: a first attempt may go early; `leased`:
+   * this process holds its lease, from a fresh payment's commit or, `paced`, a sweep's page).
+   */
+  kick(id: string, force?: boolean, leased?: LeasedWebhook, paced?: boolean): void;
   /** Kicks every record that is due now (one page; the next page follows once it drains). */
   sweep(): Promise<void>;
   /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
@@ -90,25 +97,27 @@ class AttemptScheduler implements Worker {
 
   readonly #newLeaseOwner = () => `${this.#instance}:${crypto.randomUUID()}`;
 
-  readonly kick = (id: string, force = false, leased?: LeasedWebhook): void => {
+  readonly kick = (id: string, force = false, leased?: LeasedWebhook, paced = false): void => {
     if (this.#stopped) return;
+    const kick = { force, leased, paced };
     // An attempt of this record is running, perhaps one that could not lease it (a sweep that
     // came before the owing commit's announcement): look again once it ends, never drop it.
     if (this.#inFlight.has(id)) {
-      this.#again.set(id, merged(this.#again.get(id), force, leased));
+      this.#again.set(id, merged(this.#again.get(id), kick));
       return;
     }
-    this.#enqueue(id, force, leased);
+    this.#enqueue(id, kick);
     this.#pump();
   };
 
   /** Queues an attempt: fresh (pre-leased, or forced after its predecessor) or draining. */
-  #enqueue(id: string, force: boolean, leased?: LeasedWebhook): void {
+  #enqueue(id: string, kick: Waiting): void {
     const before = this.#waiting.get(id) ?? this.#draining.get(id);
-    const entry = merged(before, force, leased);
+    const entry = merged(before, kick);
     this.#draining.delete(id);
     this.#waiting.delete(id);
-    (entry.leased || entry.force ? this.#waiting : this.#draining).set(id, entry);
+    const fresh = entry.force || (entry.leased && !entry.paced);
+    (fresh ? this.#waiting : this.#draining).set(id, entry);
   }
 
   /** Starts waiting attempts while slots are free: fresh ones first, then the paced drain. */
@@ -144,7 +153,7 @@ class AttemptScheduler implements Worker {
     this.#inFlight.delete(id);
     const next = this.#again.get(id);
     this.#again.delete(id);
-    if (next) this.#enqueue(id, next.force, next.leased);
+    if (next) this.#enqueue(id, next);
     this.#pump();
     // A page of a large backlog is done: take the next at once, not at the next tick.
     if (this.#backlog && this.#waiting.size === 0 && this.#draining.size === 0) {
@@ -158,7 +167,11 @@ class AttemptScheduler implements Worker {
     this.#sweeping = true;
     try {
       const page = Math.max(64, this.options.concurrency * 8);
-      this.#backlog = await kickDue(this.options, page, this.kick);
+      this.#backlog = await kickDue(this.options, page, {
+        newLeaseOwner: this.#newLeaseOwner,
+        known: (id) => this.#waiting.has(id) || this.#draining.has(id),
+        kick: this.kick,
+      });
     } finally {
       this.#sweeping = false;
     }
@@ -218,23 +231,33 @@ function createTimers() {
   };
 }
 
-/** Kicks up to `limit` records due now; true when the page was full (more may be due). */
+/**
+ * Kicks up to `limit` records due now, those that need no ordering read already leased in pages
+ * (`leaseFirstWebhooks`); true when the page was full (more may be due).
+ */
 async function kickDue(
   options: WorkerOptions,
   limit: number,
-  kick: (id: string) => void,
+  worker: { newLeaseOwner(): string; known(id: string): boolean; kick: Worker["kick"] },
 ): Promise<boolean> {
+  const { kick } = worker;
   const now = options.clock.now();
   const due = options.kv.list<null>(
     { prefix: kvKeys.webhookDuePrefix(), end: kvKeys.webhookDue(now + 1, "") },
     { limit },
   );
-  let count = 0;
-  for await (const entry of due) {
-    count++;
-    kick(entry.key[2] as string);
+  const ids: string[] = [];
+  for await (const entry of due) ids.push(entry.key[2] as string);
+  // Records already waiting here keep their place (and their lease, if they hold one).
+  const fresh = ids.filter((id) => !worker.known(id));
+  const leased = await leaseFirstWebhooks(options, fresh, worker.newLeaseOwner);
+  const held = new Set<string>();
+  for (const one of leased) {
+    held.add(one.record.id);
+    kick(one.record.id, false, one, true);
   }
-  return count >= limit;
+  for (const id of fresh) if (!held.has(id)) kick(id);
+  return ids.length >= limit;
 }
 
 /** One attempt: prepare (lease), call Wix, record the result, then wake the next record. */
