@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Clock } from "../common/mod.ts";
+import type { Clock, Logger } from "../common/mod.ts";
 import { atomicRetry, kvKeys } from "../store/mod.ts";
 import { isSupersededPending } from "./ordering.ts";
 import type { WebhookQueueMessage } from "./outbox.ts";
@@ -76,4 +76,35 @@ export async function listDeadWebhooks(kv: Deno.Kv, limit = 100): Promise<Webhoo
 export async function deadWebhookTotal(kv: Deno.Kv): Promise<number> {
   const total = await kv.get<Deno.KvU64>(kvKeys.webhookDeadTotal());
   return Number(total.value?.value ?? 0n);
+}
+
+/** What operators do with dead letters, for a delivery that starts attempts with `kick`. */
+export interface DeadLetters {
+  /** Moves a dead-lettered record back to the queue with a fresh schedule, and kicks it. */
+  redeliver(id: string): Promise<RedeliverResult>;
+  /** Dead-lettered records, oldest first. */
+  listDead(limit?: number): Promise<WebhookRecord[]>;
+  /** How many webhooks were ever dead-lettered. */
+  deadTotal(): Promise<number>;
+}
+
+/** The dead-letter operations over `kv`; a redelivered record is handed to `kick`. */
+export function deadLetters(
+  ctx: { kv: Deno.Kv; clock: Clock; useQueue: boolean; logger: Logger },
+  kick: (id: string) => void,
+): DeadLetters {
+  const { kv, clock, useQueue, logger } = ctx;
+  return {
+    async redeliver(id) {
+      const result = await requeueDeadWebhook(kv, clock, useQueue, id);
+      if (result.ok) {
+        const { wixTransactionId } = result.record;
+        logger.info("webhook redelivery requested", { webhookId: id, wixTransactionId });
+        kick(id);
+      }
+      return result;
+    },
+    listDead: (limit) => listDeadWebhooks(kv, limit),
+    deadTotal: () => deadWebhookTotal(kv),
+  };
 }

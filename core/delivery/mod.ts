@@ -3,26 +3,27 @@
  * transaction, never contradicting an earlier event, retried on a long schedule, and
  * dead-lettered visibly (and redeliverably) when the schedule runs out. Owns the outbox, the
  * webhook records, the retry policy, the ordering rules, the Wix client (OAuth + Submit Event),
- * the worker and the dead letters. May import `common` and `store`; never `payments`, `http`,
- * routes or `cli` (payments owe webhooks through the {@link Outbox} interface).
+ * the worker, the delivery thread (`DELIVERY_THREAD=worker`) and the dead letters. May import
+ * `common`, `store` and `telemetry`; never `payments`, `http`, routes or `cli` (payments owe
+ * webhooks through the {@link Outbox} interface).
  * @module
  */
 
 import { systemClock } from "../common/mod.ts";
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
-import { deadWebhookTotal, listDeadWebhooks, requeueDeadWebhook } from "./dead_letters.ts";
-import type { RedeliverResult } from "./dead_letters.ts";
+import { deadLetters } from "./dead_letters.ts";
+import type { DeadLetters } from "./dead_letters.ts";
 import type { OutboxListener, WebhookQueueMessage } from "./outbox.ts";
-import type { WebhookRecord } from "./records.ts";
 import { createWixClient } from "./wix_client.ts";
 import type { WixClient, WixClientConfig } from "./wix_client.ts";
 import { createWorker } from "./worker.ts";
+import { attemptLeaseMs } from "./retry_policy.ts";
 import { createThreadedDelivery } from "./thread_host.ts";
 
 export { createOutbox, newWebhookId } from "./outbox.ts";
 export type { Outbox, OutboxListener, OwingRecord, WebhookQueueMessage } from "./outbox.ts";
-export type { RedeliverResult } from "./dead_letters.ts";
+export type { DeadLetters, RedeliverResult } from "./dead_letters.ts";
 export { planDelivery } from "./ordering.ts";
 export type { DeliveryPlan } from "./ordering.ts";
 export { firstAttemptDelay, nextDelay, parseRetryAfter } from "./retry_policy.ts";
@@ -57,8 +58,8 @@ export interface DeliveryOptions {
   threadKvPath?: string;
 }
 
-/** The running delivery. */
-export interface WebhookDelivery {
+/** The running delivery (with the dead-letter operations of {@link DeadLetters}). */
+export interface WebhookDelivery extends DeadLetters {
   /** False when `WIX_APP_ID`/`WIX_APP_SECRET` are unset: webhooks stay owed, nothing is sent. */
   readonly enabled: boolean;
   readonly mode: "queue" | "poll";
@@ -72,12 +73,6 @@ export interface WebhookDelivery {
   kick(id: string): void;
   /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
   readonly outboxListener: OutboxListener;
-  /** Moves a dead-lettered record back to the queue with a fresh schedule. */
-  redeliver(id: string): Promise<RedeliverResult>;
-  /** Dead-lettered records, oldest first. */
-  listDead(limit?: number): Promise<WebhookRecord[]>;
-  /** How many webhooks were ever dead-lettered. */
-  deadTotal(): Promise<number>;
   /** Stops taking work and waits for attempts in flight. Close the KV afterwards. */
   stop(): Promise<void>;
   /** Settles once the queue listener has ended (after the KV is closed). */
@@ -103,8 +98,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     logger,
     clock,
     useQueue,
-    // An attempt is two calls of at most the timeout each; the margin covers KV writes.
-    leaseMs: 2 * config.webhookTimeoutMs + 2_000,
+    leaseMs: attemptLeaseMs(config.webhookTimeoutMs),
     retrySchedule: config.webhookRetrySchedule,
     client: options.client ?? createWixClient(config),
     concurrency: config.webhookConcurrency,
@@ -130,17 +124,7 @@ export function createWebhookDelivery(options: DeliveryOptions): WebhookDelivery
     sweep: () => enabled ? worker.sweep() : Promise.resolve(),
     kick,
     outboxListener: enabled ? worker.outboxListener : silentListener,
-    async redeliver(id) {
-      const result = await requeueDeadWebhook(kv, clock, useQueue, id);
-      if (result.ok) {
-        const { wixTransactionId } = result.record;
-        logger.info("webhook redelivery requested", { webhookId: id, wixTransactionId });
-        kick(id);
-      }
-      return result;
-    },
-    listDead: (limit) => listDeadWebhooks(kv, limit),
-    deadTotal: () => deadWebhookTotal(kv),
+    ...deadLetters({ kv, clock, useQueue, logger }, kick),
     async stop() {
       stopped = true;
       await worker.stop();

@@ -34,3 +34,8 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 86_400_000) : undefined;
 }
+
+/** How long a lease protects one attempt: two calls of at most `callTimeoutMs` each, and KV writes. */
+export function attemptLeaseMs(callTimeoutMs: number): number {
+  return 2 * callTimeoutMs + 2_000;
+}

@@ -8,13 +8,14 @@
  * @module
  */
 
+import { systemClock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { recordStoreFailure, recordWebhookAttempt } from "../telemetry/mod.ts";
-import { deadWebhookTotal, listDeadWebhooks, requeueDeadWebhook } from "./dead_letters.ts";
+import { deadLetters } from "./dead_letters.ts";
 import type { DeliveryConfig, WebhookDelivery } from "./mod.ts";
 import type { OutboxListener } from "./outbox.ts";
+import { attemptLeaseMs } from "./retry_policy.ts";
 import type { FromDeliveryThread, ToDeliveryThread } from "./thread_messages.ts";
-import { systemClock } from "../common/mod.ts";
 
 /** What the delivery thread needs: the store's path (a local file) and the settings. */
 export interface DeliveryThreadOptions {
@@ -26,115 +27,132 @@ export interface DeliveryThreadOptions {
 
 const RESTART_AFTER_MS = 1000;
 
-/** Starts delivery on a worker thread (webhooks must be enabled: Wix app id and secret set). */
-export function createThreadedDelivery(options: DeliveryThreadOptions): WebhookDelivery {
-  const { kv, logger, config } = options;
-  const leaseMs = 2 * config.webhookTimeoutMs + 2_000;
-  const instance = crypto.randomUUID();
-  const sweeps = new Map<number, () => void>();
-  let calls = 0;
-  let stopping: PromiseWithResolvers<void> | undefined;
-  let restartTimer: ReturnType<typeof setTimeout> | undefined;
-  let alive = false;
-  let worker = spawn();
+/**
+ * The delivery thread's life: a `Worker` started on `thread_entry.ts`, messages to it, the
+ * sweeps it is asked for, its log lines and metrics taken in, and a new one a second after it
+ * dies. Sweeps waiting on a thread that died settle at once (the next sweep asks the new one).
+ */
+class DeliveryThread {
+  readonly #sweeps = new Map<number, () => void>();
+  #calls = 0;
+  #stopping: PromiseWithResolvers<void> | undefined;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #alive = false;
+  #worker: Worker;
 
-  function spawn(): Worker {
-    alive = true;
-    const spawned = new Worker(new URL("./thread_entry.ts", import.meta.url), { type: "module" });
-    spawned.onmessage = (event: MessageEvent<FromDeliveryThread>) => receive(event.data);
-    spawned.onerror = (event) => {
+  constructor(private readonly options: DeliveryThreadOptions) {
+    this.#worker = this.#spawn();
+  }
+
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  post(message: ToDeliveryThread): void {
+    if (!this.#stopping) this.#worker.postMessage(message);
+  }
+
+  /** One sweeper pass on the thread; settles when it is done (or the thread is gone). */
+  sweep(): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    const call = ++this.#calls;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#sweeps.set(call, resolve);
+    this.#worker.postMessage({ type: "sweep", call } satisfies ToDeliveryThread);
+    return promise;
+  }
+
+  /** Lets the thread finish its attempts and close its KV, then ends it. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return await this.#stopping.promise;
+    this.#stopping = Promise.withResolvers<void>();
+    clearTimeout(this.#restartTimer);
+    if (this.#alive) this.#worker.postMessage({ type: "stop" } satisfies ToDeliveryThread);
+    else this.#stopping.resolve();
+    await this.#stopping.promise;
+    this.#worker.terminate();
+    this.#settleSweeps();
+  }
+
+  #spawn(): Worker {
+    this.#alive = true;
+    const worker = new Worker(new URL("./thread_entry.ts", import.meta.url), { type: "module" });
+    worker.onmessage = (event: MessageEvent<FromDeliveryThread>) => this.#receive(event.data);
+    worker.onerror = (event) => {
       event.preventDefault();
-      crashed(event.message);
+      this.#crashed(event.message);
     };
-    post({ type: "start", kvPath: options.kvPath, config: deliverySettings(config) }, spawned);
-    return spawned;
+    const { kvPath, config } = this.options;
+    worker.postMessage(
+      { type: "start", kvPath, config: deliverySettings(config) } satisfies ToDeliveryThread,
+    );
+    return worker;
   }
 
-  function post(message: ToDeliveryThread, to = worker): void {
-    to.postMessage(message);
-  }
-
-  function receive(message: FromDeliveryThread): void {
+  #receive(message: FromDeliveryThread): void {
     switch (message.type) {
       case "log":
-        return logger[message.level](message.msg, message.fields);
+        return this.options.logger[message.level](message.msg, message.fields);
       case "attempt":
         return recordWebhookAttempt(message.result, message.lagMs);
       case "storeFailure":
         return recordStoreFailure();
       case "swept":
-        sweeps.get(message.call)?.();
-        return void sweeps.delete(message.call);
+        this.#sweeps.get(message.call)?.();
+        return void this.#sweeps.delete(message.call);
       case "failed":
-        return crashed(`it could not start: ${message.error}`);
+        return this.#crashed(`it could not start: ${message.error}`);
       case "stopped":
-        return stopping?.resolve();
+        return this.#stopping?.resolve();
     }
   }
 
-  /** The worker died: say so, release whoever waits on it, start another one. */
-  function crashed(why: string): void {
-    alive = false;
-    worker.terminate();
-    for (const done of sweeps.values()) done();
-    sweeps.clear();
-    if (stopping) return stopping.resolve();
-    logger.error("the webhook delivery thread stopped; starting it again", {
+  /** The thread died: say so, release whoever waits on it, start another one. */
+  #crashed(why: string): void {
+    this.#alive = false;
+    this.#worker.terminate();
+    this.#settleSweeps();
+    if (this.#stopping) return this.#stopping.resolve();
+    this.options.logger.error("the webhook delivery thread stopped; starting it again", {
       error: why,
       restartInMs: RESTART_AFTER_MS,
     });
-    restartTimer ??= setTimeout(() => {
-      restartTimer = undefined;
-      if (!stopping) worker = spawn();
+    this.#restartTimer ??= setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (!this.#stopping) this.#worker = this.#spawn();
     }, RESTART_AFTER_MS);
   }
 
+  #settleSweeps(): void {
+    for (const done of this.#sweeps.values()) done();
+    this.#sweeps.clear();
+  }
+}
+
+/** Starts delivery on a worker thread (webhooks must be enabled: Wix app id and secret set). */
+export function createThreadedDelivery(options: DeliveryThreadOptions): WebhookDelivery {
+  const { kv, logger, config } = options;
+  const leaseMs = attemptLeaseMs(config.webhookTimeoutMs);
+  const instance = crypto.randomUUID();
+  const thread = new DeliveryThread(options);
+  const kick = (id: string) => thread.post({ type: "kick", id });
   const outboxListener: OutboxListener = {
     leaseForFirstAttempt(now) {
-      if (stopping) return undefined;
+      if (thread.stopping) return undefined;
       return { owner: `${instance}:${crypto.randomUUID()}`, until: now + leaseMs };
     },
-    owed(record, versionstamp) {
-      if (!stopping) post({ type: "owed", record, versionstamp });
-    },
+    owed: (record, versionstamp) => thread.post({ type: "owed", record, versionstamp }),
   };
-
   return {
     enabled: true,
     mode: "poll",
     thread: "worker",
     start() {},
-    sweep() {
-      if (stopping) return Promise.resolve();
-      const call = ++calls;
-      const { promise, resolve } = Promise.withResolvers<void>();
-      sweeps.set(call, resolve);
-      post({ type: "sweep", call });
-      return promise;
-    },
-    kick: (id) => !stopping && post({ type: "kick", id }),
+    sweep: () => thread.sweep(),
+    kick,
     outboxListener,
-    async redeliver(id) {
-      const result = await requeueDeadWebhook(kv, systemClock, false, id);
-      if (result.ok) {
-        const { wixTransactionId } = result.record;
-        logger.info("webhook redelivery requested", { webhookId: id, wixTransactionId });
-        post({ type: "kick", id });
-      }
-      return result;
-    },
-    listDead: (limit) => listDeadWebhooks(kv, limit),
-    deadTotal: () => deadWebhookTotal(kv),
-    async stop() {
-      if (stopping) return await stopping.promise;
-      stopping = Promise.withResolvers<void>();
-      clearTimeout(restartTimer);
-      if (alive) post({ type: "stop" });
-      else stopping.resolve();
-      await stopping.promise;
-      worker.terminate();
-      for (const done of sweeps.values()) done();
-    },
+    ...deadLetters({ kv, clock: systemClock, useQueue: false, logger }, kick),
+    stop: () => thread.stop(),
     listenerClosed: () => Promise.resolve(),
   };
 }

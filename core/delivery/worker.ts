@@ -251,11 +251,8 @@ async function kickDue(
   // Records already waiting here keep their place (and their lease, if they hold one).
   const fresh = ids.filter((id) => !worker.known(id));
   const leased = await leaseFirstWebhooks(options, fresh, worker.newLeaseOwner);
-  const held = new Set<string>();
-  for (const one of leased) {
-    held.add(one.record.id);
-    kick(one.record.id, false, one, true);
-  }
+  for (const one of leased) kick(one.record.id, false, one, true);
+  const held = new Set(leased.map((one) => one.record.id));
   for (const id of fresh) if (!held.has(id)) kick(id);
   return ids.length >= limit;
 }
