@@ -15,8 +15,9 @@ import { checkInvariants } from "./sim/invariants.ts";
 import { planDigest, planHistory } from "./sim/plan.ts";
 import type { Plan } from "./sim/plan.ts";
 import { historySeed } from "./sim/random.ts";
-import { noFaults, World } from "./sim/world.ts";
-import type { FaultCounts } from "./sim/world.ts";
+import { World } from "./sim/world.ts";
+import { noFaults } from "./sim/watched.ts";
+import type { FaultCounts } from "./sim/watched.ts";
 
 const USAGE = `Usage: npx --yes deno@2.9.6 task sim -- [--histories N] [--seed S] [--only I]
        [--processor FILE] [--json]
