@@ -4,6 +4,9 @@
  * @module
  */
 
+import type { Isolation } from "./isolation.ts";
+import type { measureDataScale } from "./scale.ts";
+
 export type Report = {
   mode: string;
   connections: number;
@@ -38,23 +41,8 @@ export type Report = {
   instances: { processes: number; perSecond: number }[];
   targets: Record<string, boolean>;
   memory64: { connections: number; peakRssMb: number };
-  isolation: {
-    rate: number;
-    backlog: number;
-    p99QuietMs: number;
-    p99DuringDrainMs: number;
-    drainOutlastedPayments: boolean;
-    drainSeconds: number;
-  };
-  dataScale: {
-    seededPayments: number;
-    saturationEmpty: number;
-    saturationSeeded: number;
-    saturationRatio: number;
-    consoleMs: Record<"empty" | "seeded" | "ratio", Record<string, number>>;
-    sweepMs: { empty: number; seeded: number };
-    backlogCountMs: { empty: number; seeded: number };
-  };
+  isolation: Isolation;
+  dataScale: Awaited<ReturnType<typeof measureDataScale>>;
 };
 
 type Latency = { p50: number; p90: number; p99: number };
@@ -179,8 +167,10 @@ function resourceRows(report: Report): Row[] {
 function isolationAndScaleRows(report: Report): Row[] {
   const iso = report.isolation;
   const scale = report.dataScale;
-  const pages = Object.keys(scale.consoleMs.empty).map((page) =>
-    `${page} ${n(scale.consoleMs.empty[page], 1)} -> ${n(scale.consoleMs.seeded[page], 1)}`
+  const pages = Object.entries(scale.consoleMs.empty).map(([page, empty]) =>
+    `${page} ${n(empty, 1)} -> ${
+      n(scale.consoleMs.seeded[page as keyof typeof scale.consoleMs.seeded], 1)
+    }`
   ).join(", ");
   const worst = Math.max(...Object.values(scale.consoleMs.ratio));
   return [
