@@ -174,7 +174,8 @@ export async function startService(
       ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
       // As `deno task start` runs it; BENCH_V8_FLAGS replaces the flags for an experiment.
       `--v8-flags=${
-        Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=8,--heap-growing-percent=30"
+        Deno.env.get("BENCH_V8_FLAGS") ??
+          "--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc"
       }`,
       "--allow-net",
       "--allow-env",

@@ -301,7 +301,7 @@ async function exportPeakMb(kvPath: string, out: string): Promise<number> {
     // As `deno task cli` runs it.
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
+      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc",
       "-A",
       "cli.ts",
       "export",

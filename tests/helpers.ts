@@ -219,7 +219,7 @@ export async function runCli(env: Record<string, string>, ...args: string[]): Pr
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
+      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc",
       "--allow-net",
       "--allow-env",
       "--allow-read",
@@ -242,7 +242,7 @@ export function mainCommand(env: Record<string, string>, args: string[] = []): D
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
+      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc",
       "--allow-net",
       "--allow-env",
       "--allow-read",
