@@ -125,11 +125,8 @@ function crossCheck(p: Parsed): void {
   }
 }
 
-/**
- * Reads and validates configuration from an environment map (by default the process env).
- * Empty strings count as unset. Throws {@link ConfigError} listing every bad variable.
- */
-export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+/** Each variable of `env` through its schema; throws {@link ConfigError} listing every bad one. */
+function parseVariables(env: Record<string, string | undefined>): Parsed {
   const problems: string[] = [];
   const parsed: Record<string, unknown> = {};
   for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
@@ -144,8 +141,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     problems.push(`${name} ${reason}${got}. Example: ${name}=${variable.example}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const p = parsed as Parsed;
-  crossCheck(p);
+  return parsed as Parsed;
+}
+
+/** Where the KV lives, and a check that backups, if asked for, can copy it. */
+function resolveKvPath(p: Parsed, env: Record<string, string | undefined>): string {
   // On Deno Deploy the app's provisioned database; a local file would vanish with the isolate.
   const kvPath = p.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? DEPLOY_KV : "./data/psp.sqlite3");
   if (p.BACKUP_DIR !== undefined && !isLocalKvFile(kvPath)) {
@@ -154,6 +154,17 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "remote KV are backed up where they run (see docs/operations.md); unset BACKUP_DIR",
     ]);
   }
+  return kvPath;
+}
+
+/**
+ * Reads and validates configuration from an environment map (by default the process env).
+ * Empty strings count as unset. Throws {@link ConfigError} listing every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const p = parseVariables(env);
+  crossCheck(p);
+  const kvPath = resolveKvPath(p, env);
   return {
     warnings: misspeltVariables(env, CONFIG_VARIABLES),
     port: p.PORT,

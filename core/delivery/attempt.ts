@@ -131,6 +131,15 @@ export async function leaseFirstWebhooks(
   return leased;
 }
 
+/**
+ * Mints lease owners for one delivery instance: its own prefix (which instance took a lease, in
+ * the records operators read), then a fresh id per lease, so no two attempts share one.
+ */
+export function leaseOwners(): () => string {
+  const instance = crypto.randomUUID();
+  return () => `${instance}:${crypto.randomUUID()}`;
+}
+
 /** A record this process holds the lease of, as written at `versionstamp`. */
 export interface LeasedWebhook {
   record: WebhookRecord;

@@ -11,6 +11,7 @@
 import { systemClock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { recordStoreFailure, recordWebhookAttempt } from "../telemetry/mod.ts";
+import { leaseOwners } from "./attempt.ts";
 import { deadLetters } from "./dead_letters.ts";
 import type { DeliveryConfig, WebhookDelivery } from "./mod.ts";
 import type { OutboxListener } from "./outbox.ts";
@@ -133,13 +134,13 @@ class DeliveryThread {
 export function createThreadedDelivery(options: DeliveryThreadOptions): WebhookDelivery {
   const { kv, logger, config } = options;
   const leaseMs = attemptLeaseMs(config.webhookTimeoutMs);
-  const instance = crypto.randomUUID();
+  const newLeaseOwner = leaseOwners();
   const thread = new DeliveryThread(options);
   const kick = (id: string) => thread.post({ type: "kick", id });
   const outboxListener: OutboxListener = {
     leaseForFirstAttempt(now) {
       if (thread.stopping) return undefined;
-      return { owner: `${instance}:${crypto.randomUUID()}`, until: now + leaseMs };
+      return { owner: newLeaseOwner(), until: now + leaseMs };
     },
     owed: (record, versionstamp) => thread.post({ type: "owed", record, versionstamp }),
   };

@@ -10,7 +10,13 @@
 import { inSpan, recordWebhookAttempt } from "../telemetry/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { kvKeys } from "../store/mod.ts";
-import { leaseFirstWebhooks, leaseWebhook, logAttempt, recordAttempt } from "./attempt.ts";
+import {
+  leaseFirstWebhooks,
+  leaseOwners,
+  leaseWebhook,
+  logAttempt,
+  recordAttempt,
+} from "./attempt.ts";
 import type { AttemptContext, LeasedWebhook } from "./attempt.ts";
 import type { OutboxListener } from "./outbox.ts";
 import { listTransactionWebhooks } from "./records.ts";
@@ -67,7 +73,6 @@ export function createWorker(options: WorkerOptions, logger: Logger): Worker {
 
 /** The worker's state: who waits, who runs, and whether a backlog's next page is owed. */
 class AttemptScheduler implements Worker {
-  readonly #instance = crypto.randomUUID();
   /** Fresh payments' first attempts (pre-leased) and their successors: never paced. */
   readonly #waiting = new Map<string, Waiting>();
   /** Everything else due (a backlog, retries): paced while payments are being made. */
@@ -95,7 +100,7 @@ class AttemptScheduler implements Worker {
     });
   }
 
-  readonly #newLeaseOwner = () => `${this.#instance}:${crypto.randomUUID()}`;
+  readonly #newLeaseOwner = leaseOwners();
 
   readonly kick = (id: string, force = false, leased?: LeasedWebhook, paced = false): void => {
     if (this.#stopped) return;
