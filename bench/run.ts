@@ -290,6 +290,7 @@ function buildReport(
       webhookP99Under250ms: percentile(webhookDelays, 99) < 250,
       memoryUnder150MB: peakMb < 150,
       cpuAtMost1_2ms: cpuMsPerPayment <= 1.2,
+      cpuAtMost0_7ms: cpuMsPerPayment <= 0.7,
       backlogAtLeast1000PerSecond: deliveriesPerSecond >= 1000,
       atLeastQuarterOfCommitFloor: saturated.perSecond >= 0.25 * floors.kv.perSecond,
     },
