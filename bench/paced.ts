@@ -9,6 +9,7 @@ import type { Run } from "./context.ts";
 import {
   assertAllAnswered,
   cpuSeconds,
+  kvCommits,
   runLoad,
   startTrivialServer,
   threadCpuSeconds,
@@ -26,9 +27,10 @@ async function measurePaced(run: Run, service: Service, rate: number, name: stri
   log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
   const responsesFile = `${dir}/answered-${name}.json`;
   const before = wix.events.length;
-  const [cpuBefore, threadsBefore] = [
+  const [cpuBefore, threadsBefore, kvBefore] = [
     await cpuSeconds(service.pid),
     await threadCpuSeconds(service.pid),
+    await kvCommits(service.url),
   ];
   const paced = await runLoad(dir, {
     url: `${service.url}/v1/create-transaction`,
@@ -47,13 +49,16 @@ async function measurePaced(run: Run, service: Service, rate: number, name: stri
   };
   const cpuMsPerPayment = 1000 * (await cpuSeconds(service.pid) - cpuBefore) /
     moderate.ids.length;
+  // How much each commit (one fsync on the one writer) is shared at this rate.
+  const commitsPerPayment = ((await kvCommits(service.url)).commits - kvBefore.commits) /
+    moderate.ids.length;
   const answeredAt = new Map<string, number>(
     JSON.parse(await Deno.readTextFile(responsesFile)),
   );
   const webhookDelays = wix.events.slice(before)
     .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
     .sort((a, b) => a - b);
-  return { rate, paced, webhookDelays, busy, cpuMsPerPayment };
+  return { rate, paced, webhookDelays, busy, cpuMsPerPayment, commitsPerPayment };
 }
 
 /**
@@ -103,5 +108,6 @@ export function pacedReport(phase: Awaited<ReturnType<typeof measurePaced>>) {
     latencyMs: phase.paced.latencyMs,
     busy: phase.busy,
     cpuMsPerPayment: phase.cpuMsPerPayment,
+    commitsPerPayment: phase.commitsPerPayment,
   };
 }

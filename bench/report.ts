@@ -6,6 +6,7 @@
 
 import type { Isolation } from "./isolation.ts";
 import type { measureDataScale } from "./scale.ts";
+import type { pacedReport } from "./paced.ts";
 
 export type Report = {
   mode: string;
@@ -46,13 +47,8 @@ export type Report = {
 };
 
 type Latency = { p50: number; p90: number; p99: number };
-/** A paced phase: its rate, latency, how busy the service's two threads were, CPU per payment. */
-type Paced = {
-  rate: number;
-  latencyMs: Latency;
-  busy: { main: number; kv: number };
-  cpuMsPerPayment: number;
-};
+/** A paced phase as `pacedReport` keeps it: rate, latency, threads busy, CPU and commits. */
+type Paced = ReturnType<typeof pacedReport>;
 type Row = [measure: string, value: string, target: string];
 
 /** The `p`th percentile (0-100) of `sorted` (ascending), nearest rank; NaN when it is empty. */
@@ -114,8 +110,10 @@ function paymentRows(report: Report): Row[] {
       "",
     ],
     ...[["50%", ct.moderate] as const, ["25%", ct.quarter] as const].map(([share, p]): Row => [
-      `  at ${share}: main thread / KV writer thread busy; CPU per payment`,
-      `${n(100 * p.busy.main)}% / ${n(100 * p.busy.kv)}%; ${n(p.cpuMsPerPayment, 2)} ms`,
+      `  at ${share}: main thread / KV writer busy; CPU and commits per payment`,
+      `${n(100 * p.busy.main)}% / ${n(100 * p.busy.kv)}%; ${n(p.cpuMsPerPayment, 2)} ms; ${
+        n(p.commitsPerPayment, 2)
+      }`,
       "",
     ]),
     [
