@@ -158,6 +158,14 @@ function serviceEnv(
   };
 }
 
+/** `deno task start`'s `--v8-flags=...` (from deno.json), or BENCH_V8_FLAGS's instead. */
+function serviceV8Flags(): string {
+  const experiment = Deno.env.get("BENCH_V8_FLAGS");
+  if (experiment !== undefined) return `--v8-flags=${experiment}`;
+  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).tasks;
+  return /--v8-flags=\S+/.exec(tasks.start)![0];
+}
+
 /** The service as operators run it (`deno task start`), on a file KV in `dir`. */
 export async function startService(
   dir: string,
@@ -173,10 +181,7 @@ export async function startService(
       "run",
       ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
       // As `deno task start` runs it; BENCH_V8_FLAGS replaces the flags for an experiment.
-      `--v8-flags=${
-        Deno.env.get("BENCH_V8_FLAGS") ??
-          "--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc"
-      }`,
+      serviceV8Flags(),
       "--allow-net",
       "--allow-env",
       "--allow-read",

@@ -23,6 +23,7 @@ import {
   fakeWixEnv,
   runCli,
   startTestService,
+  taskV8Flags,
   transactionRecord,
   uniqueId,
 } from "./helpers.ts";
@@ -301,7 +302,7 @@ async function exportPeakMb(kvPath: string, out: string): Promise<number> {
     // As `deno task cli` runs it.
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc",
+      taskV8Flags("cli"),
       "-A",
       "cli.ts",
       "export",

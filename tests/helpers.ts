@@ -199,6 +199,12 @@ export function cardPayment(
 /** The project root (where deno.json is). */
 export const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
 
+/** The `--v8-flags=...` argument the deno.json task `name` runs with. */
+export function taskV8Flags(name: string): string {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}/deno.json`)).tasks;
+  return /--v8-flags=\S+/.exec(tasks[name])![0];
+}
+
 /** A free loopback port, for a server that must be told its port before it starts. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -219,7 +225,7 @@ export async function runCli(env: Record<string, string>, ...args: string[]): Pr
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc",
+      taskV8Flags("cli"),
       "--allow-net",
       "--allow-env",
       "--allow-read",
@@ -242,7 +248,7 @@ export function mainCommand(env: Record<string, string>, args: string[] = []): D
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30,--single-threaded-gc",
+      taskV8Flags("start"),
       "--allow-net",
       "--allow-env",
       "--allow-read",
