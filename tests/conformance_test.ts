@@ -522,6 +522,14 @@ async function validlySigned(request: Request, text: string): Promise<boolean> {
  */
 function randomOutcomes(inner: Handler = (request, next) => forward(request, next)): Handler {
   const cards = ["4111111111111111", "4000000000000002", "4000000000005005"];
+  return outcomesDrawn(() => cards[Math.floor(Math.random() * cards.length)], inner);
+}
+
+/** As {@link randomOutcomes}, with each payment's sandbox card drawn by `draw`, once per id. */
+function outcomesDrawn(
+  draw: (wixTransactionId: string) => string,
+  inner: Handler = (request, next) => forward(request, next),
+): Handler {
   const drawn = new Map<string, string>();
   return async (request, next) => {
     const text = await request.text();
@@ -534,7 +542,7 @@ function randomOutcomes(inner: Handler = (request, next) => forward(request, nex
       return await inner(same(), next);
     }
     const id = body.wixTransactionId;
-    if (!drawn.has(id)) drawn.set(id, cards[Math.floor(Math.random() * cards.length)]);
+    if (!drawn.has(id)) drawn.set(id, draw(id));
     const changed = JSON.stringify({
       ...body,
       paymentMethodData: { ...body.paymentMethodData, card: { ...card, number: drawn.get(id) } },
@@ -575,6 +583,31 @@ Deno.test("check: against a PSP whose outcomes are random, every rule reaches it
   }
   const reached = results.filter((r) => /\(after \d+ tries: /.test(r.evidence));
   assert.ok(reached.every((r) => hasDistribution(r.evidence)), "tries name what came before");
+});
+
+Deno.test("check: webhook-retried-after-failure pays again when the answer is pending, whose refused event may rightly give way to its final one", async () => {
+  // The rule's first two payments answer pending (the final is owed 1 s later, as the refused
+  // event's retry falls due), the third approved: the rule judges the third. Before, it judged
+  // the first, and failed it when the final went first: "the refused Submit Event (the answered
+  // state, pending) was never accepted" (seen once in CI's random-outcome run).
+  let retried = 0;
+  const front = outcomesDrawn((id) =>
+    id.includes("-retried-") && ++retried <= 2 ? "4000000000005005" : "4111111111111111"
+  );
+  const [result] = await checkVariant({ front }, { only: ["webhook-retried-after-failure"] });
+  assert.equal(result.result, "pass", result.evidence);
+  assert.equal(retried, 3);
+  // With one attempt, the pending answer skips the rule, naming what came.
+  retried = 0;
+  const [once] = await checkVariant({ front }, {
+    only: ["webhook-retried-after-failure"],
+    attempts: 1,
+  });
+  assert.equal(once.result, "skip");
+  assert.match(
+    once.evidence,
+    /^no final answer in 1 attempt\(s\) with card 411111…1111: pending 1\/1/,
+  );
 });
 
 Deno.test("check: against a random PSP, five defects are each found in five runs out of five", async () => {
