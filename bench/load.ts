@@ -19,7 +19,7 @@
  */
 
 import autocannon from "npm:autocannon@8.0.0";
-import { percentile } from "./report.ts";
+import { percentile } from "./stats.ts";
 
 /** What one load run does. */
 export interface LoadConfig {

@@ -51,12 +51,6 @@ type Latency = { p50: number; p90: number; p99: number };
 type Paced = ReturnType<typeof pacedReport>;
 type Row = [measure: string, value: string, target: string];
 
-/** The `p`th percentile (0-100) of `sorted` (ascending), nearest rank; NaN when it is empty. */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 /** A number in the table's style: thousands separated, `digits` decimals. */
 const n = (value: number, digits = 0) =>
   value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });

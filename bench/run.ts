@@ -41,7 +41,8 @@ import {
 } from "./processes.ts";
 import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
-import { percentile, renderTable } from "./report.ts";
+import { renderTable } from "./report.ts";
+import { percentile } from "./stats.ts";
 import { connectMerchant, prepareRequests } from "./requests.ts";
 import { measureIsolation } from "./isolation.ts";
 import { measureDataScale } from "./scale.ts";

@@ -13,13 +13,13 @@ import { systemClock } from "../common/mod.ts";
 import type { Clock } from "../common/mod.ts";
 import type { Logger } from "../common/mod.ts";
 import { deadLetters } from "./dead_letters.ts";
-import type { DeadLetters } from "./dead_letters.ts";
 import type { OutboxListener, WebhookQueueMessage } from "./outbox.ts";
 import { createWixClient } from "./wix_client.ts";
-import type { WixClient, WixClientConfig } from "./wix_client.ts";
+import type { WixClient } from "./wix_client.ts";
 import { createWorker } from "./worker.ts";
 import { attemptLeaseMs } from "./retry_policy.ts";
 import { createThreadedDelivery } from "./thread_host.ts";
+import type { DeliveryConfig, WebhookDelivery } from "./types.ts";
 
 export { createOutbox, newWebhookId } from "./outbox.ts";
 export type { Outbox, OutboxListener, OwingRecord, WebhookQueueMessage } from "./outbox.ts";
@@ -32,14 +32,7 @@ export { countWebhookBacklog } from "./backlog.ts";
 export type { WebhookBacklog } from "./backlog.ts";
 export * from "./records.ts";
 export type { SendResult, WixClient } from "./wix_client.ts";
-
-/** What delivery needs from the configuration. */
-export interface DeliveryConfig extends WixClientConfig {
-  webhookRetrySchedule: number[];
-  webhookConcurrency: number;
-  /** Backlog deliveries a second while payments are being made (0: not paced). */
-  webhookDrainRate?: number;
-}
+export type { DeliveryConfig, WebhookDelivery } from "./types.ts";
 
 /** Delivery's collaborators. */
 export interface DeliveryOptions {
@@ -56,27 +49,6 @@ export interface DeliveryOptions {
    * only with the wall clock, no queue and no `client`; otherwise attempts run on this thread.
    */
   threadKvPath?: string;
-}
-
-/** The running delivery (with the dead-letter operations of {@link DeadLetters}). */
-export interface WebhookDelivery extends DeadLetters {
-  /** False when `WIX_APP_ID`/`WIX_APP_SECRET` are unset: webhooks stay owed, nothing is sent. */
-  readonly enabled: boolean;
-  readonly mode: "queue" | "poll";
-  /** Where attempts run: a worker thread of their own, or the thread that answers requests. */
-  readonly thread: "worker" | "main";
-  /** Starts the queue listener (queue mode). The caller drives {@link sweep} on a timer. */
-  start(): void;
-  /** Kicks every record that is due now (bounded per pass). */
-  sweep(): Promise<void>;
-  /** Asks for one record to be looked at now. */
-  kick(id: string): void;
-  /** The outbox's listener: first attempts pre-leased in the owing write, then sent at once. */
-  readonly outboxListener: OutboxListener;
-  /** Stops taking work and waits for attempts in flight. Close the KV afterwards. */
-  stop(): Promise<void>;
-  /** Settles once the queue listener has ended (after the KV is closed). */
-  listenerClosed(): Promise<void>;
 }
 
 const silentListener: OutboxListener = {

@@ -13,7 +13,7 @@ import type { Logger } from "../common/mod.ts";
 import { recordStoreFailure, recordWebhookAttempt } from "../telemetry/mod.ts";
 import { leaseOwners } from "./attempt.ts";
 import { deadLetters } from "./dead_letters.ts";
-import type { DeliveryConfig, WebhookDelivery } from "./mod.ts";
+import type { DeliveryConfig, WebhookDelivery } from "./types.ts";
 import type { OutboxListener } from "./outbox.ts";
 import { attemptLeaseMs } from "./retry_policy.ts";
 import type { FromDeliveryThread, ToDeliveryThread } from "./thread_messages.ts";

@@ -6,7 +6,7 @@
 
 import type { LogFields, LogLevel } from "../common/mod.ts";
 import type { AttemptResult } from "../telemetry/mod.ts";
-import type { DeliveryConfig } from "./mod.ts";
+import type { DeliveryConfig } from "./types.ts";
 import type { WebhookRecord } from "./records.ts";
 
 /** What the request thread asks of the delivery thread. */
