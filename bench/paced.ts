@@ -13,6 +13,7 @@ import {
   runLoad,
   startTrivialServer,
   threadCpuSeconds,
+  writtenBytes,
 } from "./processes.ts";
 import type { Service } from "./processes.ts";
 import { prepareRequests } from "./requests.ts";
@@ -27,10 +28,11 @@ async function measurePaced(run: Run, service: Service, rate: number, name: stri
   log(`service: ${rate} requests/s for ${options.moderateSeconds} s`);
   const responsesFile = `${dir}/answered-${name}.json`;
   const before = wix.events.length;
-  const [cpuBefore, threadsBefore, kvBefore] = [
+  const [cpuBefore, threadsBefore, kvBefore, writtenBefore] = [
     await cpuSeconds(service.pid),
     await threadCpuSeconds(service.pid),
     await kvCommits(service.url),
+    await writtenBytes(service.pid),
   ];
   const paced = await runLoad(dir, {
     url: `${service.url}/v1/create-transaction`,
@@ -52,13 +54,24 @@ async function measurePaced(run: Run, service: Service, rate: number, name: stri
   // How much each commit (one fsync on the one writer) is shared at this rate.
   const commitsPerPayment = ((await kvCommits(service.url)).commits - kvBefore.commits) /
     moderate.ids.length;
+  // What those commits wrote: each carries whole pages, so fewer commits write less.
+  const writtenKbPerPayment = (await writtenBytes(service.pid) - writtenBefore) / 1024 /
+    moderate.ids.length;
   const answeredAt = new Map<string, number>(
     JSON.parse(await Deno.readTextFile(responsesFile)),
   );
   const webhookDelays = wix.events.slice(before)
     .map((event) => event.at - answeredAt.get(event.wixTransactionId)!)
     .sort((a, b) => a - b);
-  return { rate, paced, webhookDelays, busy, cpuMsPerPayment, commitsPerPayment };
+  return {
+    rate,
+    paced,
+    webhookDelays,
+    busy,
+    cpuMsPerPayment,
+    commitsPerPayment,
+    writtenKbPerPayment,
+  };
 }
 
 /**
@@ -109,5 +122,6 @@ export function pacedReport(phase: Awaited<ReturnType<typeof measurePaced>>) {
     busy: phase.busy,
     cpuMsPerPayment: phase.cpuMsPerPayment,
     commitsPerPayment: phase.commitsPerPayment,
+    writtenKbPerPayment: phase.writtenKbPerPayment,
   };
 }

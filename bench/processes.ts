@@ -103,6 +103,15 @@ export async function kvCommits(
   };
 }
 
+/**
+ * Bytes a process has caused to be written to disk so far (`write_bytes` of `/proc/<pid>/io`):
+ * for the service, Deno KV's WAL frames and checkpoints, whole 4 KiB pages each.
+ */
+export async function writtenBytes(pid: number): Promise<number> {
+  const io = await Deno.readTextFile(`/proc/${pid}/io`);
+  return Number(/^write_bytes: (\d+)$/m.exec(io)?.[1] ?? NaN);
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 export async function cpuSeconds(pid: number): Promise<number> {
   return statCpuSeconds(await Deno.readTextFile(`/proc/${pid}/stat`));

@@ -37,7 +37,7 @@ export type Report = {
     cpuMsPerPayment: number;
     cpuMsAnswering: number;
     cpuMsDelivering: number;
-    kv: { operationsPerPayment: number; commitsPerPayment: number };
+    kv: { operationsPerPayment: number; commitsPerPayment: number; writtenKbPerPayment: number };
   };
   instances: { processes: number; perSecond: number }[];
   targets: Record<string, boolean>;
@@ -104,10 +104,10 @@ function paymentRows(report: Report): Row[] {
       "",
     ],
     ...[["50%", ct.moderate] as const, ["25%", ct.quarter] as const].map(([share, p]): Row => [
-      `  at ${share}: main thread / KV writer busy; CPU and commits per payment`,
+      `  at ${share}: main thread / KV writer busy; CPU, commits, disk written per payment`,
       `${n(100 * p.busy.main)}% / ${n(100 * p.busy.kv)}%; ${n(p.cpuMsPerPayment, 2)} ms; ${
         n(p.commitsPerPayment, 2)
-      }`,
+      }; ${n(p.writtenKbPerPayment)} KB`,
       "",
     ]),
     [
@@ -140,8 +140,10 @@ function resourceRows(report: Report): Row[] {
       "",
     ],
     [
-      "KV at saturation (webhook included): atomic operations / commits per payment",
-      `${n(service.kv.operationsPerPayment, 2)} / ${n(service.kv.commitsPerPayment, 2)}`,
+      "KV at saturation (webhook included): atomic operations / commits / disk written per payment",
+      `${n(service.kv.operationsPerPayment, 2)} / ${n(service.kv.commitsPerPayment, 2)} / ${
+        n(service.kv.writtenKbPerPayment)
+      } KB`,
       `payments per commit (fsync): ${n(1 / service.kv.commitsPerPayment, 2)}`,
     ],
     ...report.instances.map((m): Row => [

@@ -38,6 +38,7 @@ import {
   runLoad,
   startService,
   startTrivialServer,
+  writtenBytes,
 } from "./processes.ts";
 import type { Service } from "./processes.ts";
 import { startProfiler, summarize } from "./profile.ts";
@@ -99,6 +100,7 @@ async function measureSaturation(
   const cpuBefore = await cpuSeconds(service.pid);
   const harnessCpuBefore = await cpuSeconds(Deno.pid);
   const kvBefore = await kvCommits(service.url);
+  const writtenBefore = await writtenBytes(service.pid);
   const saturated = await runLoad(dir, { url, connections: c, requestsFile: saturation.file });
   assertAllAnswered("saturation", saturated, options.saturation);
   await waitForEvents(wix, options.warmup + options.saturation, "saturation");
@@ -112,6 +114,8 @@ async function measureSaturation(
   const kv = {
     operationsPerPayment: (kvAfter.operations - kvBefore.operations) / options.saturation,
     commitsPerPayment: (kvAfter.commits - kvBefore.commits) / options.saturation,
+    writtenKbPerPayment: (await writtenBytes(service.pid) - writtenBefore) / 1024 /
+      options.saturation,
   };
   if (profiler && options.profile) {
     const profile = await profiler.stop();
