@@ -284,43 +284,15 @@ export async function spawnServer(
 ): Promise<ChildServer> {
   const process = mainCommand(env).spawn();
   const lines: string[] = [];
-  const { promise: portFound, resolve: resolvePort } = Promise.withResolvers<number>();
-  const reading = (async () => {
-    let buffer = "";
-    for await (const chunk of process.stdout.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let newline;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        lines.push(line);
-        const match = /"msg":"listening".*"address":"http:\/\/[^:]+:(\d+)"/.exec(line);
-        if (match) resolvePort(Number(match[1]));
-      }
-    }
-  })();
-  const stderr = process.stderr.pipeThrough(new TextDecoderStream()).getReader();
   const errors: string[] = [];
-  const readingErrors = (async () => {
-    while (true) {
-      const { done, value } = await stderr.read();
-      if (done) break;
-      errors.push(value);
-    }
-  })();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const port = await Promise.race([
-    portFound,
-    process.status.then((status) => {
-      throw new Error(`server exited with ${status.code} before listening: ${errors.join("")}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`server did not listen within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const { promise: portFound, resolve: resolvePort } = Promise.withResolvers<number>();
+  const reading = readLines(process.stdout, (line) => {
+    lines.push(line);
+    const match = /"msg":"listening".*"address":"http:\/\/[^:]+:(\d+)"/.exec(line);
+    if (match) resolvePort(Number(match[1]));
+  });
+  const readingErrors = readText(process.stderr, errors);
+  const port = await untilListening(portFound, process, errors, timeoutMs);
   return {
     process,
     port,
@@ -336,6 +308,49 @@ export async function spawnServer(
       return status;
     },
   };
+}
+
+/** Reads `stream` to its end, handing each line to `onLine`. */
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      onLine(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+}
+
+/** Reads `stream` to its end into `chunks`. */
+async function readText(stream: ReadableStream<Uint8Array>, chunks: string[]) {
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) chunks.push(chunk);
+}
+
+/**
+ * The port once the server says it listens; rejects if it exits first (with what it wrote on
+ * stderr) or after `timeoutMs`.
+ */
+async function untilListening(
+  portFound: Promise<number>,
+  process: Deno.ChildProcess,
+  errors: string[],
+  timeoutMs: number,
+): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return await Promise.race([
+    portFound,
+    process.status.then((status) => {
+      throw new Error(`server exited with ${status.code} before listening: ${errors.join("")}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`server did not listen within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Signs and POSTs `body` to a server at `url` with `privateKey`. */
