@@ -384,6 +384,36 @@ for (const mode of ["queue", "poll"] as const) {
   });
 }
 
+Deno.test("webhooks: a final event owed while its pending one's attempt is in flight goes once that attempt fails, not when its lease would have run out", async () => {
+  // Seen in CI's random-outcome conformance run: the final event, owed while the pending one's
+  // attempt was in flight, was told to wait out that attempt's lease (2 x WEBHOOK_TIMEOUT + 2 s),
+  // and the failed attempt did not wake it, so it went 22 s late.
+  await withWix("poll", async (t, wix) => {
+    const body = cardPayment({ number: SANDBOX_CARDS.pendingThenDeclined });
+    const id = body.wixTransactionId as string;
+    wix.setDelay(600); // the pending event's attempt is in flight when the final one is owed
+    wix.failNextFor(id, 1, 500);
+    const started = Date.now();
+    await t.call(CREATE, body);
+    await eventually("the final event owed", async () => {
+      const list = await records(t, id);
+      return list.length === 2 || undefined;
+    });
+    wix.setDelay(0);
+    const [event] = await waitForEvents(wix, id, 1);
+    assert.equal(event.payload.reasonCode, 5001);
+    assert.ok(
+      event.at - started < 5_000,
+      `the final event arrived ${event.at - started} ms after the payment (its lease: 12 s)`,
+    );
+    await settle(t);
+    const [pending, final] = await records(t, id);
+    assert.equal(pending.state, "superseded", "the failed pending event is never sent after");
+    assert.equal(final.state, "delivered");
+    assert.equal(wix.eventsFor(id).length, 1);
+  }, { SANDBOX_PENDING_DELAY: "100ms", WEBHOOK_RETRY_SCHEDULE: "0ms,30s", WEBHOOK_TIMEOUT: "5s" });
+});
+
 Deno.test("webhooks: a transaction with 120 partial refunds gets all 121 events, in order", async () => {
   await withWix("queue", async (t, wix) => {
     const body = cardPayment({ amount: 12_000 });

@@ -307,10 +307,13 @@ async function attempt(
     settled.state === "delivered" ? "delivered" : settled.state === "dead" ? "dead" : "failed",
     settled.state === "delivered" ? finished - settled.createdAt : undefined,
   );
-  if (settled.state !== "queued") await kickSuccessor(options.kv, settled, kick);
+  // The transaction's next owed record looks again now. After a delivery or a dead letter its
+  // turn has come. After a failure, it may have been told to wait out this attempt's lease: a
+  // final event then supersedes this record if it is a pending one, else it waits for its retry.
+  await kickSuccessor(options.kv, settled, kick);
 }
 
-/** After a record settles, the transaction's next owed record may go at once. */
+/** After an attempt, the transaction's next owed record may go at once. */
 async function kickSuccessor(
   kv: Deno.Kv,
   settled: WebhookRecord,
