@@ -5,6 +5,7 @@
  */
 
 import type { FakeWix } from "../cli/fake_wix.ts";
+import { taskV8Flags } from "../tests/child_processes.ts";
 import type { LoadConfig, LoadSummary } from "./load.ts";
 import { prepareRequests } from "./requests.ts";
 
@@ -170,9 +171,7 @@ function serviceEnv(
 /** `deno task start`'s `--v8-flags=...` (from deno.json), or BENCH_V8_FLAGS's instead. */
 function serviceV8Flags(): string {
   const experiment = Deno.env.get("BENCH_V8_FLAGS");
-  if (experiment !== undefined) return `--v8-flags=${experiment}`;
-  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).tasks;
-  return /--v8-flags=\S+/.exec(tasks.start)![0];
+  return experiment !== undefined ? `--v8-flags=${experiment}` : taskV8Flags("start");
 }
 
 /** The service as operators run it (`deno task start`), on a file KV in `dir`. */
