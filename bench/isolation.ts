@@ -86,10 +86,10 @@ export async function measureIsolation(run: Run, saturatedPerSecond: number): Pr
   const restarted = Date.now();
   service = await startService(dir, keys.publicPem, wix);
   const during = await pacedPayments(iso, service, rate, duringRequests, "during-drain");
+  const owedIds = new Set(owed.ids);
   const backlogDuring =
     wix.events.filter((event) =>
-      event.at >= during.from && event.at <= during.to &&
-      event.wixTransactionId.startsWith("bench-isolation-backlog-")
+      event.at >= during.from && event.at <= during.to && owedIds.has(event.wixTransactionId)
     ).length;
   const drainOutlastedPayments = wix.events.length < before + backlog;
   await waitForEvents(wix, before + backlog + during.count, "isolation drain");
