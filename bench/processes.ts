@@ -5,12 +5,10 @@
  */
 
 import type { FakeWix } from "../cli/fake_wix.ts";
-import { taskV8Flags } from "../tests/child_processes.ts";
+import { freePort, PROJECT_ROOT, taskV8Flags } from "../tests/child_processes.ts";
 import type { LoadConfig, LoadSummary } from "./load.ts";
 import { prepareRequests } from "./requests.ts";
 
-/** The repository's root, where the bench's processes run. */
-export const ROOT = new URL("..", import.meta.url).pathname;
 /** Child processes still running, stopped if the run fails half-way. */
 export const children = new Set<Deno.ChildProcess>();
 
@@ -19,7 +17,7 @@ export async function runScript<T>(script: string, args: string[]): Promise<T> {
   const output = await new Deno.Command(Deno.execPath(), {
     // Bench-only packages (autocannon) are pinned in the tests' lockfile, not the service's.
     args: ["run", "--allow-all", "--lock=tests/deno.lock", script, ...args],
-    cwd: ROOT,
+    cwd: PROJECT_ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -40,7 +38,7 @@ export async function runLoad(dir: string, config: LoadConfig): Promise<LoadSumm
 export async function startTrivialServer() {
   const server = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--lock=tests/deno.lock", "bench/floors.ts", "serve"],
-    cwd: ROOT,
+    cwd: PROJECT_ROOT,
     stdout: "piped",
   }).spawn();
   children.add(server);
@@ -61,13 +59,6 @@ export async function startTrivialServer() {
 /** Runs `bench/floors.ts <args>`. */
 export function runFloor(args: string[]): Promise<{ perSecond: number }> {
   return runScript("bench/floors.ts", args);
-}
-
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 export async function waitUntilUp(url: string, process: Deno.ChildProcess): Promise<void> {
@@ -196,7 +187,7 @@ export async function startService(
       "--allow-write",
       "main.ts",
     ],
-    cwd: ROOT,
+    cwd: PROJECT_ROOT,
     clearEnv: true,
     env,
     stdin: "null",

@@ -23,6 +23,7 @@
 
 import { generateRs256KeyPair, importRs256PrivateKey } from "../core/wix/mod.ts";
 import { startFakeWix } from "../cli/fake_wix.ts";
+import { freePort } from "../tests/child_processes.ts";
 import { parseOptions, waitForEvents } from "./context.ts";
 import type { Options, Run } from "./context.ts";
 import { measurePacedFloor, measurePacedLoads, pacedReport } from "./paced.ts";
@@ -30,7 +31,6 @@ import {
   assertAllAnswered,
   children,
   cpuSeconds,
-  freePort,
   kvCommits,
   measureInstances,
   memoryMb,

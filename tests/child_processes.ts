@@ -13,6 +13,14 @@ export function taskV8Flags(name: string): string {
   return /--v8-flags=\S+/.exec(tasks[name])![0];
 }
 
+/** A free loopback port, for a server that must be told its port before it starts. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
 /** What a command printed and how it ended. */
 export interface Run {
   code: number;

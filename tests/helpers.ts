@@ -18,7 +18,14 @@ import type { TransactionRecord } from "../core/payments/mod.ts";
 import { startService } from "../service.ts";
 import type { RunningService, StartOptions } from "../service.ts";
 
-export { mainCommand, PROJECT_ROOT, runCli, spawnServer, taskV8Flags } from "./child_processes.ts";
+export {
+  freePort,
+  mainCommand,
+  PROJECT_ROOT,
+  runCli,
+  spawnServer,
+  taskV8Flags,
+} from "./child_processes.ts";
 export type { ChildServer, Run } from "./child_processes.ts";
 
 let keyPair: Promise<PemKeyPair> | undefined;
@@ -198,14 +205,6 @@ export function cardPayment(
       },
     },
   };
-}
-
-/** A free loopback port, for a server that must be told its port before it starts. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Signs and POSTs `body` to a server at `url` with `privateKey`. */
